@@ -183,7 +183,7 @@ impl Artifact {
     /// # Errors
     /// [`CoreError::Io`] when the file cannot be read, [`CoreError::InvalidArtifact`] when it is
     /// truncated, corrupted or not an artifact, [`CoreError::WrongArtifactKind`] and
-    /// [`CoreError::UnsupportedVersion`] when it holds something else.
+    /// [`CoreError::UnsupportedVersion`] when it contains another kind or format version.
     pub fn read(path: &Path, kind: &str, format_version: u32) -> Result<Self, CoreError> {
         let bytes = fs::read(path).map_err(|e| CoreError::io(path, e))?;
         Self::from_bytes(&bytes, path, kind, format_version)
@@ -205,6 +205,7 @@ impl Artifact {
                 "not an stsg artifact (missing STSGART magic or file too short)",
             ));
         }
+
         let (body, trailer) = bytes.split_at(bytes.len() - 4);
         let stored_crc = u32::from_le_bytes(trailer.try_into().expect("4 bytes"));
         if crc32fast::hash(body) != stored_crc {
@@ -213,13 +214,17 @@ impl Artifact {
                 "checksum mismatch; the file is truncated or corrupted",
             ));
         }
+
         let container = u32::from_le_bytes(body[8..12].try_into().expect("4 bytes"));
         if container != CONTAINER_VERSION {
             return Err(CoreError::invalid(
                 path,
-                format!("container version {container} is not supported (expected {CONTAINER_VERSION})"),
+                format!(
+                    "container version {container} is not supported (expected {CONTAINER_VERSION})"
+                ),
             ));
         }
+
         let header_len = u64::from_le_bytes(body[12..20].try_into().expect("8 bytes"));
         let header_end = usize::try_from(header_len)
             .ok()
@@ -228,6 +233,7 @@ impl Artifact {
             .ok_or_else(|| CoreError::invalid(path, "header length exceeds the file size"))?;
         let header: Header = serde_json::from_slice(&body[PREAMBLE_LEN..header_end])
             .map_err(|e| CoreError::invalid(path, format!("unreadable header: {e}")))?;
+
         if header.kind != kind {
             return Err(CoreError::WrongArtifactKind {
                 path: path.to_path_buf(),
@@ -243,6 +249,7 @@ impl Artifact {
                 supported: format_version,
             });
         }
+
         let payload = body[header_end..].to_vec();
         for entry in &header.arrays {
             check_entry(entry, &payload, path)?;
@@ -254,7 +261,7 @@ impl Artifact {
         })
     }
 
-    /// The JSON metadata stored by the writer.
+    /// Returns the JSON metadata stored by the writer.
     pub fn metadata(&self) -> &serde_json::Value {
         &self.header.metadata
     }
@@ -269,7 +276,7 @@ impl Artifact {
         &self.path
     }
 
-    /// Whether an array of this name is stored.
+    /// Returns whether an array of this name is stored.
     pub fn has_array(&self, name: &str) -> bool {
         self.header.arrays.iter().any(|e| e.name == name)
     }
@@ -284,7 +291,10 @@ impl Artifact {
         if entry.dtype != dtype {
             return Err(CoreError::invalid(
                 &self.path,
-                format!("array {name:?} has dtype {:?}, expected {dtype:?}", entry.dtype),
+                format!(
+                    "array {name:?} has dtype {:?}, expected {dtype:?}",
+                    entry.dtype
+                ),
             ));
         }
         Ok(entry)
@@ -294,7 +304,7 @@ impl Artifact {
         &self.payload[entry.offset..entry.offset + entry.nbytes]
     }
 
-    /// An `f32` array of any rank.
+    /// Reads an `f32` array of any rank.
     ///
     /// # Errors
     /// [`CoreError::InvalidArtifact`] when the array is missing or has another dtype.
@@ -309,7 +319,7 @@ impl Artifact {
             .map_err(|e| CoreError::invalid(&self.path, format!("array {name:?}: {e}")))
     }
 
-    /// An `f64` array of any rank.
+    /// Reads an `f64` array of any rank.
     ///
     /// # Errors
     /// [`CoreError::InvalidArtifact`] when the array is missing or has another dtype.
@@ -324,7 +334,7 @@ impl Artifact {
             .map_err(|e| CoreError::invalid(&self.path, format!("array {name:?}: {e}")))
     }
 
-    /// A 2-D `f32` array.
+    /// Reads a 2-D `f32` array.
     ///
     /// # Errors
     /// [`CoreError::InvalidArtifact`] when the array is missing, has another dtype or is not 2-D.
@@ -334,7 +344,7 @@ impl Artifact {
             .map_err(|e| CoreError::invalid(&self.path, format!("array {name:?}: {e}")))
     }
 
-    /// A `u32` array flattened in C order, with its shape.
+    /// Reads a `u32` array, flattened in C order, with its shape.
     ///
     /// # Errors
     /// [`CoreError::InvalidArtifact`] when the array is missing or has another dtype.
@@ -446,7 +456,11 @@ mod tests {
     fn sample() -> ArtifactWriter {
         let mut w = ArtifactWriter::new("test/kind", 3);
         w.metadata(serde_json::json!({"k": 4}))
-            .add_f32("centroids", &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, f32::MIN_POSITIVE])
+            .add_f32(
+                "centroids",
+                &[2, 3],
+                &[1.0, 2.0, 3.0, 4.0, 5.0, f32::MIN_POSITIVE],
+            )
             .add_u32("counts", &[2], &[7, 9])
             .add_f64("mean", &[1], &[0.5]);
         w
@@ -490,9 +504,15 @@ mod tests {
     fn wrong_kind_and_version_are_reported() {
         let bytes = sample().to_bytes();
         let kind = Artifact::from_bytes(&bytes, Path::new("x"), "other", 3).unwrap_err();
-        assert!(matches!(kind, CoreError::WrongArtifactKind { .. }), "{kind}");
+        assert!(
+            matches!(kind, CoreError::WrongArtifactKind { .. }),
+            "{kind}"
+        );
         let version = Artifact::from_bytes(&bytes, Path::new("x"), "test/kind", 4).unwrap_err();
-        assert!(matches!(version, CoreError::UnsupportedVersion { found: 3, .. }), "{version}");
+        assert!(
+            matches!(version, CoreError::UnsupportedVersion { found: 3, .. }),
+            "{version}"
+        );
     }
 
     #[test]

@@ -106,7 +106,10 @@ mod tests {
 
     #[test]
     fn empty_label_is_rejected() {
-        assert!(matches!(LabelSet::new(["a", ""]), Err(CoreError::EmptyLabel(1))));
+        assert!(matches!(
+            LabelSet::new(["a", ""]),
+            Err(CoreError::EmptyLabel(1))
+        ));
     }
 
     #[test]

@@ -136,7 +136,10 @@ mod tests {
 
     #[test]
     fn mean_counts_repeats_and_zero_for_missing() {
-        let table = Table(array![[2.0, 0.0], [0.0, 4.0], [9.0, 9.0]], vec![true, true, false]);
+        let table = Table(
+            array![[2.0, 0.0], [0.0, 4.0], [9.0, 9.0]],
+            vec![true, true, false],
+        );
         let pooling = MeanPooling::new(WindowSpec::birdclef()).unwrap();
         // Four frames in window 0: tokens 0, 0, 1 and 2 (2 has no vector).
         let windows = pooling.pool(&[0, 0, 1, 2], &stsg_timing(), &table).unwrap();

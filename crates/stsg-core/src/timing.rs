@@ -24,7 +24,11 @@ impl FrameTiming {
     ///
     /// # Errors
     /// [`CoreError::InvalidTiming`] when the sample rate, frame length or hop is zero.
-    pub fn new(sample_rate: u32, frame_length: usize, hop_length: usize) -> Result<Self, CoreError> {
+    pub fn new(
+        sample_rate: u32,
+        frame_length: usize,
+        hop_length: usize,
+    ) -> Result<Self, CoreError> {
         if sample_rate == 0 || frame_length == 0 || hop_length == 0 {
             return Err(CoreError::InvalidTiming(format!(
                 "sample_rate {sample_rate}, frame_length {frame_length}, hop_length {hop_length}"
