@@ -2,8 +2,11 @@
 //!
 //! Recovery policy, applied by [`Source::next_block`]:
 //! - a packet the decoder rejects as malformed is skipped with a `log::warn!` and counted;
-//! - a stream that ends mid-packet (an unexpected end of file in the demuxer) ends the audio
-//!   there with a `log::warn!`, so a truncated file yields its decodable prefix;
+//! - a stream that ends mid-packet (an unexpected end of file in the demuxer), or before the frame
+//!   count of its header, ends the audio there with a `log::warn!`, so a truncated file yields
+//!   its decodable prefix;
+//! - data that the demuxer drops (Symphonia skips Ogg pages with a bad checksum and resyncs to the
+//!   next FLAC or MP3 frame) shows as a jump in packet timestamps, counted with a `log::warn!`;
 //! - any other demuxer failure, and a file in which no packet decodes at all although some were
 //!   read, is an [`AudioError::Decode`].
 
@@ -26,14 +29,20 @@ pub struct DecodeIssues {
     /// Packets that the codec rejected as malformed and that were skipped (their audio is
     /// missing from the output, which is shorter by their length).
     pub skipped_packets: u64,
-    /// Whether the file ended in the middle of a packet or page, so that its tail is missing.
+    /// Frames missing between packets: the demuxer dropped damaged data (an Ogg page with a bad
+    /// checksum, a FLAC frame it could not sync to) and the next packet's timestamp jumps ahead.
+    /// The output closes the gap, so later audio comes earlier than in the file. Counted only
+    /// for containers whose timestamps count frames (Ogg, FLAC, WAV, MP3, AIFF); 0 elsewhere.
+    pub lost_frames: u64,
+    /// Whether the file ends before its end: in the middle of a packet or page, or before the
+    /// frame count its header states.
     pub truncated: bool,
 }
 
 impl DecodeIssues {
     /// Whether nothing went wrong.
     pub fn is_clean(&self) -> bool {
-        self.skipped_packets == 0 && !self.truncated
+        self.skipped_packets == 0 && self.lost_frames == 0 && !self.truncated
     }
 }
 
@@ -46,6 +55,11 @@ pub(crate) struct Source {
     info: AudioInfo,
     issues: DecodeIssues,
     decoded_packets: u64,
+    decoded_frames: u64,
+    /// Timestamp at which the next packet should start, when timestamps count frames.
+    next_pts: Option<i64>,
+    /// Whether the track's time base is one frame, so packet timestamps count frames.
+    pts_in_frames: bool,
     ended: bool,
 }
 
@@ -83,6 +97,7 @@ impl Source {
                     path: path.to_path_buf(),
                 })?;
         let track_id = track.id;
+        let pts_in_frames = counts_frames(track);
         let (decoder, info) = make_decoder(path, track)?;
 
         Ok(Source {
@@ -93,6 +108,9 @@ impl Source {
             info,
             issues: DecodeIssues::default(),
             decoded_packets: 0,
+            decoded_frames: 0,
+            next_pts: None,
+            pts_in_frames,
             ended: false,
         })
     }
@@ -138,11 +156,13 @@ impl Source {
             if packet.track_id != self.track_id {
                 continue;
             }
+            self.check_gap(packet.pts.get(), packet.dur.get());
 
             match self.decoder.decode(&packet) {
                 Ok(buffer) => {
                     buffer.copy_to_vecs_planar::<f32>(planes);
                     self.decoded_packets += 1;
+                    self.decoded_frames += planes.first().map_or(0, |p| p.len() as u64);
                     return Ok(true);
                 }
                 Err(SymphoniaError::DecodeError(reason)) => self.skip_packet(reason),
@@ -169,8 +189,40 @@ impl Source {
         );
     }
 
+    /// Counts the frames lost before a packet starting at `pts` and lasting `dur`, when the
+    /// packet starts later than the previous one ended.
+    fn check_gap(&mut self, pts: i64, dur: u64) {
+        if !self.pts_in_frames {
+            return;
+        }
+        // Until a packet has produced audio the timestamps are not yet settled: the first Vorbis
+        // packet yields no frames, yet the second starts 128 frames after it.
+        if let Some(expected) = self.next_pts.filter(|_| self.decoded_frames > 0) {
+            if pts > expected {
+                let lost = pts.abs_diff(expected);
+                self.issues.lost_frames = self.issues.lost_frames.saturating_add(lost);
+                log::warn!(
+                    "audio: {} lost frames before timestamp {pts} in {} (damaged data dropped by the demuxer)",
+                    lost,
+                    self.path.display()
+                );
+            }
+        }
+        self.next_pts = Some(pts.saturating_add_unsigned(dur));
+    }
+
     fn end_of_stream(&mut self) -> Result<bool, AudioError> {
         self.ended = true;
+        if let Some(expected) = self.info.frames {
+            let missing = expected.saturating_sub(self.decoded_frames + self.issues.lost_frames);
+            if missing > 0 && !self.issues.truncated && self.issues.skipped_packets == 0 {
+                log::warn!(
+                    "audio: {} ends {missing} frames before the length its header states ({expected} frames)",
+                    self.path.display()
+                );
+                self.issues.truncated = true;
+            }
+        }
         if self.decoded_packets == 0 && self.issues.skipped_packets > 0 {
             return Err(AudioError::Decode {
                 path: self.path.clone(),
@@ -192,6 +244,7 @@ impl Source {
             }
         })?;
         let track_id = track.id;
+        let pts_in_frames = counts_frames(track);
         let (decoder, info) = make_decoder(&self.path, track)?;
         if info.sample_rate != self.info.sample_rate {
             return Err(AudioError::Decode {
@@ -208,6 +261,8 @@ impl Source {
         );
         self.decoder = decoder;
         self.track_id = track_id;
+        self.pts_in_frames = pts_in_frames;
+        self.next_pts = None;
         Ok(())
     }
 }
@@ -237,6 +292,19 @@ fn open_file(path: &Path) -> Result<File, AudioError> {
         path: path.to_path_buf(),
         source: e,
     })
+}
+
+/// Whether the timestamps of `track` count frames (a time base of one over the sample rate).
+fn counts_frames(track: &Track) -> bool {
+    let rate = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .and_then(|p| p.sample_rate);
+    match (track.time_base, rate) {
+        (Some(base), Some(rate)) => base.numer.get() == 1 && base.denom.get() == rate,
+        _ => false,
+    }
 }
 
 /// Builds the decoder of `track` and describes the track.
