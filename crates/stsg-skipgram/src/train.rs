@@ -1,9 +1,9 @@
 //! The training loop: corpus checks, vocabulary, initial weights, epochs of jobs run by one
-//! thread (plain weights, deterministic) or several Hogwild threads (atomic weights), the
+//! thread (plain weights, deterministic) or several Hogwild threads (per-row locks), the
 //! learning-rate schedule and progress reports.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use ndarray::Array2;
@@ -12,7 +12,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use stsg_core::TokenCorpus;
 
 use crate::kernel::{
-    AtomicWeights, Lcg, PairTrainer, PlainWeights, SigmoidTable, WeightStore, mix_seed,
+    Lcg, LockedWeights, PairTrainer, PlainWeights, SigmoidTable, WeightStore, mix_seed,
 };
 use crate::vocab::{NO_ROW, Vocabulary, cum_table, keep_thresholds};
 use crate::{Embeddings, SkipGramError, SkipGramValidParams};
@@ -162,7 +162,7 @@ pub(crate) fn train(
         jobs.len(),
     );
 
-    let shared = (threads > 1).then(|| (to_atomic(&input), to_atomic(&output)));
+    let shared = (threads > 1).then(|| (to_locked_rows(&input, dim), to_locked_rows(&output, dim)));
     for epoch in 0..params.epochs() {
         let plan = EpochPlan {
             corpus: &row_corpus,
@@ -196,7 +196,10 @@ pub(crate) fn train(
             Some((shared_input, shared_output)) => std::thread::scope(|scope| {
                 for _ in 0..threads {
                     scope.spawn(|| {
-                        let mut weights = AtomicWeights::new(dim, shared_input, shared_output);
+                        let mut weights = LockedWeights {
+                            input: shared_input,
+                            output: shared_output,
+                        };
                         run_jobs(
                             &plan,
                             &mut weights,
@@ -219,7 +222,10 @@ pub(crate) fn train(
     if let Some((shared_input, _)) = shared {
         input = shared_input
             .into_iter()
-            .map(|a| f32::from_bits(a.into_inner()))
+            .flat_map(|row| {
+                row.into_inner()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+            })
             .collect();
     }
 
@@ -311,8 +317,11 @@ fn initial_input(n: usize, dim: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn to_atomic(values: &[f32]) -> Vec<AtomicU32> {
-    values.iter().map(|v| AtomicU32::new(v.to_bits())).collect()
+fn to_locked_rows(values: &[f32], dim: usize) -> Vec<Mutex<Vec<f32>>> {
+    values
+        .chunks(dim)
+        .map(|row| Mutex::new(row.to_vec()))
+        .collect()
 }
 
 /// Takes jobs from `next_job` until none is left.
