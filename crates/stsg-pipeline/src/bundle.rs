@@ -1,0 +1,307 @@
+//! The model bundle folder and its manifest.
+//!
+//! A bundle is one folder holding every trained stage plus `bundle.json`, the manifest:
+//! format name and version, the crate version that wrote it, and the CRC-32 of every other file.
+//! Loading checks the version first, then every checksum, and only then reads the stages, so a
+//! corrupted or foreign file is a clear error.
+//!
+//! [`write_bundle_dir`] builds the bundle in a hidden temporary sibling folder, writes the
+//! manifest last and renames the folder into place, so an interrupted write never leaves a
+//! folder that loads: either the old bundle, or none, or the complete new one is at the target.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::PipelineError;
+
+/// Name of the manifest file inside a bundle.
+pub const MANIFEST_FILE: &str = "bundle.json";
+
+/// Value of the manifest's `format` field.
+pub const BUNDLE_FORMAT: &str = "stsg-model-bundle";
+
+/// Bundle format version this build writes and reads.
+pub const BUNDLE_FORMAT_VERSION: u32 = 1;
+
+/// The manifest of a bundle (`bundle.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleManifest {
+    /// Always [`BUNDLE_FORMAT`].
+    pub format: String,
+    /// Bundle format version.
+    pub format_version: u32,
+    /// Version of stsg-pipeline that wrote the bundle.
+    pub crate_version: String,
+    /// CRC-32 (8 hex digits) of every other file, by file name.
+    pub files: BTreeMap<String, String>,
+    /// Free-form provenance: preset, data folder, sizes, training time.
+    pub info: serde_json::Value,
+}
+
+impl BundleManifest {
+    /// Reads the manifest of the bundle at `dir` and checks its format and version.
+    ///
+    /// # Errors
+    /// [`PipelineError::InvalidBundle`] when `bundle.json` is missing, unreadable or of another
+    /// format, [`PipelineError::BundleVersion`] for another format version.
+    pub fn read(dir: &Path) -> Result<Self, PipelineError> {
+        if !dir.is_dir() {
+            return Err(PipelineError::MissingPath {
+                path: dir.to_path_buf(),
+                what: "model bundle folder",
+            });
+        }
+        let path = dir.join(MANIFEST_FILE);
+        let bytes = fs::read(&path).map_err(|e| {
+            PipelineError::bundle(
+                dir,
+                format!("not a model bundle: cannot read {MANIFEST_FILE} ({e}); train one with `cargo xtask train`"),
+            )
+        })?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| PipelineError::bundle(&path, format!("invalid JSON: {e}")))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(BUNDLE_FORMAT) {
+            return Err(PipelineError::bundle(
+                &path,
+                format!("\"format\" is not {BUNDLE_FORMAT:?}; this is not an stsg model bundle"),
+            ));
+        }
+        let found = value
+            .get("format_version")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| PipelineError::bundle(&path, "\"format_version\" is missing"))?;
+        if found != u64::from(BUNDLE_FORMAT_VERSION) {
+            return Err(PipelineError::BundleVersion {
+                path: dir.to_path_buf(),
+                found: u32::try_from(found).unwrap_or(u32::MAX),
+                supported: BUNDLE_FORMAT_VERSION,
+            });
+        }
+        serde_json::from_value(value)
+            .map_err(|e| PipelineError::bundle(&path, format!("invalid manifest: {e}")))
+    }
+
+    /// Checks that every listed file exists and has its recorded checksum.
+    ///
+    /// # Errors
+    /// [`PipelineError::InvalidBundle`] for a missing file, [`PipelineError::BundleChecksum`]
+    /// for a changed one.
+    pub fn verify(&self, dir: &Path) -> Result<(), PipelineError> {
+        for (name, expected) in &self.files {
+            let path = dir.join(name);
+            if !path.is_file() {
+                return Err(PipelineError::bundle(
+                    dir,
+                    format!("file {name} listed in {MANIFEST_FILE} is missing"),
+                ));
+            }
+            let got = stsg_core::artifact::file_checksums(dir, [name.as_str()])
+                .map_err(|e| PipelineError::bundle(&path, e.to_string()))?
+                .remove(name)
+                .unwrap_or_default();
+            if &got != expected {
+                return Err(PipelineError::BundleChecksum {
+                    path,
+                    expected: expected.clone(),
+                    got,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the manifest lists `name`.
+    pub fn has_file(&self, name: &str) -> bool {
+        self.files.contains_key(name)
+    }
+}
+
+/// Writes a bundle at `target`: `write` fills a temporary folder and returns the names of the
+/// files it wrote; the manifest is added last and the folder renamed to `target`.
+///
+/// An existing bundle at `target` is replaced. An existing folder at `target` that is not a
+/// bundle and not empty is left alone and reported, so a wrong `--out` cannot delete user data.
+///
+/// NOTE: replacing an existing bundle takes two renames (old out, new in); a crash between them
+/// leaves no bundle at `target` and the old one under a hidden `.<name>.old-*` name.
+///
+/// # Errors
+/// [`PipelineError::InvalidBundle`] when `target` is a non-bundle folder with content,
+/// [`PipelineError::Io`] for file-system failures, and whatever `write` returns. The temporary
+/// folder is removed on every error.
+pub fn write_bundle_dir(
+    target: &Path,
+    info: serde_json::Value,
+    write: impl FnOnce(&Path) -> Result<Vec<String>, PipelineError>,
+) -> Result<BundleManifest, PipelineError> {
+    if target.exists() {
+        let is_bundle = target.join(MANIFEST_FILE).is_file();
+        let is_empty_dir = fs::read_dir(target)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !is_bundle && !is_empty_dir {
+            return Err(PipelineError::bundle(
+                target,
+                "exists and is not a model bundle; choose another output folder or remove it",
+            ));
+        }
+    }
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(|e| PipelineError::io(&parent, e))?;
+    let tmp = hidden_sibling(target, "tmp");
+    let result = (|| {
+        fs::create_dir(&tmp).map_err(|e| PipelineError::io(&tmp, e))?;
+        let names = write(&tmp)?;
+        let files = stsg_core::artifact::file_checksums(&tmp, names.iter().map(String::as_str))
+            .map_err(|e| PipelineError::bundle(&tmp, e.to_string()))?;
+        let manifest = BundleManifest {
+            format: BUNDLE_FORMAT.to_string(),
+            format_version: BUNDLE_FORMAT_VERSION,
+            crate_version: env!("CARGO_PKG_VERSION").to_string(),
+            files,
+            info,
+        };
+        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises to JSON");
+        stsg_core::artifact::write_atomic(&tmp.join(MANIFEST_FILE), &json)
+            .map_err(|e| PipelineError::bundle(&tmp, e.to_string()))?;
+        move_into_place(&tmp, target)?;
+        Ok(manifest)
+    })();
+    if result.is_err() && tmp.exists() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result
+}
+
+fn move_into_place(tmp: &Path, target: &Path) -> Result<(), PipelineError> {
+    if target.exists() {
+        let old = hidden_sibling(target, "old");
+        fs::rename(target, &old).map_err(|e| PipelineError::io(target, e))?;
+        fs::rename(tmp, target).map_err(|e| PipelineError::io(target, e))?;
+        fs::remove_dir_all(&old).map_err(|e| PipelineError::io(&old, e))?;
+    } else {
+        fs::rename(tmp, target).map_err(|e| PipelineError::io(target, e))?;
+    }
+    Ok(())
+}
+
+/// `.<name>.<suffix>-<pid>-<counter>` beside `path`.
+fn hidden_sibling(path: &Path, suffix: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "bundle".to_string());
+    path.with_file_name(format!(".{name}.{suffix}-{}-{n}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_two(dir: &Path) -> Result<Vec<String>, PipelineError> {
+        fs::write(dir.join("a.bin"), b"alpha").unwrap();
+        fs::write(dir.join("b.txt"), b"beta").unwrap();
+        Ok(vec!["a.bin".into(), "b.txt".into()])
+    }
+
+    #[test]
+    fn written_bundle_reads_and_verifies() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("model");
+        let written = write_bundle_dir(&target, serde_json::json!({"k": 1}), write_two).unwrap();
+        let read = BundleManifest::read(&target).unwrap();
+        assert_eq!(read, written);
+        read.verify(&target).unwrap();
+        assert_eq!(read.files.len(), 2);
+        // Only the bundle remains beside it: no temporary or old folder.
+        assert_eq!(fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn failed_write_leaves_nothing_loadable() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("model");
+        let err = write_bundle_dir(&target, serde_json::Value::Null, |dir| {
+            fs::write(dir.join("a.bin"), b"partial").unwrap();
+            Err(PipelineError::NotEnoughData {
+                stage: "test",
+                reason: "interrupted".into(),
+            })
+        });
+        assert!(err.is_err());
+        assert!(!target.exists());
+        assert_eq!(fs::read_dir(root.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn folder_without_manifest_is_not_a_bundle() {
+        let root = tempfile::tempdir().unwrap();
+        fs::write(root.path().join("a.bin"), b"x").unwrap();
+        let err = BundleManifest::read(root.path()).unwrap_err();
+        assert!(matches!(err, PipelineError::InvalidBundle { .. }), "{err}");
+        assert!(err.to_string().contains("not a model bundle"), "{err}");
+    }
+
+    #[test]
+    fn corrupted_file_fails_checksum() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("model");
+        write_bundle_dir(&target, serde_json::Value::Null, write_two).unwrap();
+        fs::write(target.join("a.bin"), b"alphA").unwrap();
+        let err = BundleManifest::read(&target)
+            .unwrap()
+            .verify(&target)
+            .unwrap_err();
+        assert!(matches!(&err, PipelineError::BundleChecksum { path, .. } if path.ends_with("a.bin")), "{err}");
+    }
+
+    #[test]
+    fn missing_listed_file_is_reported() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("model");
+        write_bundle_dir(&target, serde_json::Value::Null, write_two).unwrap();
+        fs::remove_file(target.join("b.txt")).unwrap();
+        let err = BundleManifest::read(&target).unwrap().verify(&target).unwrap_err();
+        assert!(err.to_string().contains("b.txt"), "{err}");
+    }
+
+    #[test]
+    fn other_format_version_is_rejected() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("model");
+        write_bundle_dir(&target, serde_json::Value::Null, write_two).unwrap();
+        let path = target.join(MANIFEST_FILE);
+        let text = fs::read_to_string(&path).unwrap().replace(
+            &format!("\"format_version\": {BUNDLE_FORMAT_VERSION}"),
+            "\"format_version\": 99",
+        );
+        fs::write(&path, text).unwrap();
+        let err = BundleManifest::read(&target).unwrap_err();
+        assert!(matches!(err, PipelineError::BundleVersion { found: 99, .. }), "{err}");
+    }
+
+    #[test]
+    fn existing_bundle_is_replaced_but_other_folder_is_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("model");
+        write_bundle_dir(&target, serde_json::json!(1), write_two).unwrap();
+        write_bundle_dir(&target, serde_json::json!(2), write_two).unwrap();
+        assert_eq!(BundleManifest::read(&target).unwrap().info, serde_json::json!(2));
+
+        let user = root.path().join("photos");
+        fs::create_dir(&user).unwrap();
+        fs::write(user.join("cat.jpg"), b"x").unwrap();
+        let err = write_bundle_dir(&user, serde_json::Value::Null, write_two).unwrap_err();
+        assert!(err.to_string().contains("not a model bundle"), "{err}");
+        assert!(user.join("cat.jpg").is_file());
+    }
+}
