@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::source::{DecodeIssues, Source};
 use crate::{AudioError, AudioStream};
 
-/// What a file's headers tell about its audio track, at the file's own sample rate.
+/// Description of a file's audio track from its headers, at the file's own sample rate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioInfo {
     /// Sample rate of the file in Hz.
@@ -30,7 +30,7 @@ pub struct Waveform {
     pub sample_rate: u32,
     /// The file's own description, before downmix and resampling.
     pub info: AudioInfo,
-    /// Corrupt packets skipped and truncation met while decoding.
+    /// Problems recovered from while decoding: skipped packets, lost frames, truncation.
     pub issues: DecodeIssues,
 }
 
@@ -70,7 +70,7 @@ pub struct ChannelWaveform {
     pub sample_rate: u32,
     /// The file's description.
     pub info: AudioInfo,
-    /// Corrupt packets skipped and truncation met while decoding.
+    /// Problems recovered from while decoding: skipped packets, lost frames, truncation.
     pub issues: DecodeIssues,
 }
 

@@ -44,7 +44,7 @@ pub enum AudioError {
         /// Symphonia's message.
         reason: String,
     },
-    /// The container holds no audio track.
+    /// The container contains no audio track.
     #[error("audio: no audio track in {path}")]
     NoAudioTrack {
         /// The file being probed.
@@ -65,7 +65,7 @@ pub enum AudioError {
     Decode {
         /// The file being decoded.
         path: PathBuf,
-        /// What was found to be wrong.
+        /// The problem found.
         reason: String,
     },
     /// The stream's sample rate is missing, zero or above [`crate::MAX_SAMPLE_RATE`].

@@ -15,18 +15,30 @@
 //!   with the input (the resampler's latency is removed);
 //! - [`DEFAULT_SAMPLE_RATE`] is 32 kHz, the rate of BirdCLEF recordings.
 //!
-//! Supported input (Symphonia 0.6.1 with its `all` feature, all pure Rust and on stable Rust):
-//! Ogg Vorbis, FLAC, WAV (8/16/24/32-bit integer, 32/64-bit float, WAVE_FORMAT_EXTENSIBLE, any
-//! chunk before or after `data`), AIFF, CAF, MKV/WebM, MP3 (and MP1/MP2), AAC-LC in ADTS or
-//! MP4/M4A, ALAC and ADPCM. MP3 is gapless: the encoder delay and padding declared by a LAME/Xing
-//! header are trimmed, so the frame count matches the encoder's input. AAC is not gapless in
-//! Symphonia 0.6.1: its output keeps the encoder delay (typically 1024 or 2112 frames).
+//! Input formats are those of Symphonia 0.6.1 with its `all` feature, which is pure Rust and
+//! builds on stable Rust. The tests here cover Ogg Vorbis, FLAC, WAV (16/24-bit integer, 32-bit
+//! float, WAVE_FORMAT_EXTENSIBLE, chunks before and after `data`), MP3 and AAC-LC in ADTS and
+//! M4A. Symphonia also reads AIFF, CAF, MKV/WebM, MP1/MP2, ALAC and ADPCM, untested here. Opus is
+//! not supported ([`AudioError::UnsupportedCodec`]).
 //!
-//! Damaged input (see [`AudioError`]): a packet the codec rejects is skipped with a `log::warn!`
-//! and counted in [`DecodeIssues::skipped_packets`]; a file that ends in the middle of a packet
-//! returns the audio decoded so far, with a warning and [`DecodeIssues::truncated`] set; other
-//! demuxing failures, or a file none of whose packets decode, are an [`AudioError::Decode`]. No
-//! input makes this crate panic (tested on random bytes and on files cut at many offsets).
+//! Gapless decoding: MP3 encoder delay and padding are trimmed when the file has a LAME tag with a
+//! valid CRC, so the frame count equals the encoder's input. Symphonia ignores a LAME tag whose
+//! CRC does not match (for example after a cut by stream copy) and then keeps 576 + 529 leading
+//! delay frames. AAC is not gapless in Symphonia 0.6.1: an M4A keeps the 1024 priming frames
+//! that its edit list marks.
+//!
+//! Damaged input (see [`AudioError`]) is handled as follows:
+//! - a packet the codec rejects is skipped with a `log::warn!` and counted in
+//!   [`DecodeIssues::skipped_packets`];
+//! - data that the demuxer drops (an Ogg page with a bad checksum, a damaged FLAC frame) is
+//!   counted in [`DecodeIssues::lost_frames`] with a warning, and the output closes the gap;
+//! - a file that ends in the middle of a packet, or before the length its header states, returns
+//!   the audio decoded so far, with a warning and [`DecodeIssues::truncated`] set;
+//! - other demuxing failures, and a file none of whose packets decode, are an
+//!   [`AudioError::Decode`].
+//!
+//! No input has made this crate panic in the tests, which feed random bytes and real files cut or
+//! overwritten at many offsets.
 //!
 //! ```
 //! use stsg_audio::{decode_file, probe, write_wav_i16, DEFAULT_SAMPLE_RATE};

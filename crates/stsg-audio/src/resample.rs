@@ -1,14 +1,14 @@
 //! Streaming sample-rate conversion of a mono signal with rubato's FFT resampler.
 //!
 //! [`RateConverter`] wraps `rubato::FftFixedIn` (rubato 0.16) so that a caller can push blocks of
-//! any length, and it removes the resampler's latency: output sample `k` is the input evaluated at
-//! time `k / to`, and a signal of `n` input samples yields `round(n * to / from)` output samples.
+//! any length. It removes the resampler's latency, so output sample `k` is the input evaluated at
+//! time `k / to`. A signal of `n` input samples yields `round(n * to / from)` output samples.
 
 use rubato::{FftFixedIn, Resampler};
 
 /// The smallest FFT input length the converter aims for. rubato designs its anti-aliasing filter
 /// with as many taps as the FFT input, so this sets both the filter's sharpness and the block
-/// size; the real length is a multiple of `2 * from / gcd(from, to)`.
+/// size. The real length is the next multiple of `2 * from / gcd(from, to)`.
 const MIN_FFT_LEN: usize = 2048;
 
 /// A fixed-ratio converter from `from` Hz to `to` Hz that keeps only one block of state, so its
@@ -105,8 +105,8 @@ impl RateConverter {
     }
 }
 
-/// The output length of `n` samples resampled from `from` Hz to `to` Hz: `round(n * to / from)`,
-/// halves rounded up.
+/// Computes the output length of `n` samples resampled from `from` Hz to `to` Hz:
+/// `round(n * to / from)`, halves rounded up.
 pub(crate) fn expected_len(n: u64, from: u32, to: u32) -> u64 {
     let scaled = u128::from(n) * u128::from(to) + u128::from(from / 2);
     u64::try_from(scaled / u128::from(from)).unwrap_or(u64::MAX)

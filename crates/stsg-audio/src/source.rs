@@ -40,7 +40,7 @@ pub struct DecodeIssues {
 }
 
 impl DecodeIssues {
-    /// Whether nothing went wrong.
+    /// Returns whether nothing went wrong.
     pub fn is_clean(&self) -> bool {
         self.skipped_packets == 0 && self.lost_frames == 0 && !self.truncated
     }
@@ -197,16 +197,15 @@ impl Source {
         }
         // Until a packet has produced audio the timestamps are not yet settled: the first Vorbis
         // packet yields no frames, yet the second starts 128 frames after it.
-        if let Some(expected) = self.next_pts.filter(|_| self.decoded_frames > 0) {
-            if pts > expected {
-                let lost = pts.abs_diff(expected);
-                self.issues.lost_frames = self.issues.lost_frames.saturating_add(lost);
-                log::warn!(
-                    "audio: {} lost frames before timestamp {pts} in {} (damaged data dropped by the demuxer)",
-                    lost,
-                    self.path.display()
-                );
-            }
+        if let Some(expected) = self.next_pts.filter(|_| self.decoded_frames > 0)
+            && pts > expected
+        {
+            let lost = pts.abs_diff(expected);
+            self.issues.lost_frames = self.issues.lost_frames.saturating_add(lost);
+            log::warn!(
+                "audio: {lost} frames lost before timestamp {pts} in {} (damaged data dropped by the demuxer)",
+                self.path.display()
+            );
         }
         self.next_pts = Some(pts.saturating_add_unsigned(dur));
     }
@@ -294,7 +293,7 @@ fn open_file(path: &Path) -> Result<File, AudioError> {
     })
 }
 
-/// Whether the timestamps of `track` count frames (a time base of one over the sample rate).
+/// Checks whether the timestamps of `track` count frames (a time base of one over the sample rate).
 fn counts_frames(track: &Track) -> bool {
     let rate = track
         .codec_params

@@ -102,17 +102,18 @@ impl AudioStream {
         Ok(Some(self.ready.drain(..take).collect()))
     }
 
-    /// What the file's headers say about it (at its own rate, before downmix and resampling).
+    /// Returns the file's description from its headers (at its own rate, before downmix and
+    /// resampling).
     pub fn info(&self) -> &AudioInfo {
         self.source.info()
     }
 
-    /// The sample rate of the chunks in Hz.
+    /// Returns the sample rate of the chunks in Hz.
     pub fn target_rate(&self) -> u32 {
         self.target_rate
     }
 
-    /// Packets skipped and truncation met so far.
+    /// Returns the problems recovered from so far: skipped packets, lost frames, truncation.
     pub fn issues(&self) -> DecodeIssues {
         self.source.issues()
     }
@@ -132,7 +133,7 @@ impl AudioStream {
         Ok((self.ready, self.source.info().clone(), issues))
     }
 
-    /// Decodes packets until `ready` holds at least `want` samples or the file ends.
+    /// Decodes packets until `ready` contains at least `want` samples or the file ends.
     fn fill(&mut self, want: usize) -> Result<(), AudioError> {
         while self.ready.len() < want && !self.finished {
             if self.source.next_block(&mut self.planes)? {

@@ -18,7 +18,7 @@ pub fn write_wav_i16(
 ) -> std::io::Result<()> {
     let invalid =
         |message: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, message.to_string());
-    if channels == 0 || samples.len() % usize::from(channels) != 0 {
+    if channels == 0 || !samples.len().is_multiple_of(usize::from(channels)) {
         return Err(invalid(
             "wav: the sample count must be a multiple of a non-zero channel count",
         ));

@@ -2,7 +2,7 @@
 
 Needs PyAV (`pip install av numpy`; PyAV 18.1 bundles FFmpeg and its native AAC encoder).
 The AAC files are re-encoded on every run, so their bytes (and `aac_reference.csv`) may change
-with the FFmpeg version; the tests read the reference values from the CSV.
+with the FFmpeg version. The tests read the reference values from the CSV.
 Run from this folder: `python make_fixtures.py`.
 
 Each file holds 1.0 s of a 1 kHz sine at amplitude 0.5, 44.1 kHz; the stereo file has its right

@@ -8,13 +8,22 @@ use stsg_audio::{
     write_wav_i16,
 };
 
-/// The shared data folder: `STSG_DATA_DIR`, else `shared/data` beside the workspace.
+/// Finds the shared data folder: `STSG_DATA_DIR`, else `shared/data` beside the workspace.
 fn data_dir() -> Option<PathBuf> {
     let dir = match std::env::var_os("STSG_DATA_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
     };
     dir.is_dir().then_some(dir)
+}
+
+/// Returns the shared data folder, or prints why the calling test is skipped.
+fn shared_data_or_skip() -> Option<PathBuf> {
+    let dir = data_dir();
+    if dir.is_none() {
+        eprintln!("skipped: shared data folder not found (set STSG_DATA_DIR)");
+    }
+    dir
 }
 
 fn testdata(name: &str) -> PathBuf {
@@ -351,8 +360,7 @@ mod shared_data {
 
     #[test]
     fn formats_match_manifest() {
-        let Some(data) = data_dir() else {
-            eprintln!("skipped: shared data folder not found (set STSG_DATA_DIR)");
+        let Some(data) = shared_data_or_skip() else {
             return;
         };
         let dir = data.join("formats");
@@ -404,8 +412,7 @@ mod shared_data {
 
     #[test]
     fn stereo_right_is_0_6_left() {
-        let Some(data) = data_dir() else {
-            eprintln!("skipped: shared data folder not found (set STSG_DATA_DIR)");
+        let Some(data) = shared_data_or_skip() else {
             return;
         };
         let dir = data.join("formats");
@@ -434,8 +441,7 @@ mod shared_data {
 
     #[test]
     fn vorbis_at_32k_passes_through() {
-        let Some(data) = data_dir() else {
-            eprintln!("skipped: shared data folder not found (set STSG_DATA_DIR)");
+        let Some(data) = shared_data_or_skip() else {
             return;
         };
         let path = data.join("formats/ogg_vorbis_32k_mono.ogg");
@@ -448,8 +454,7 @@ mod shared_data {
 
     #[test]
     fn resampled_formats_have_expected_length() {
-        let Some(data) = data_dir() else {
-            eprintln!("skipped: shared data folder not found (set STSG_DATA_DIR)");
+        let Some(data) = shared_data_or_skip() else {
             return;
         };
         let dir = data.join("formats");
@@ -464,8 +469,7 @@ mod shared_data {
 
     #[test]
     fn all_birdclef_mini_recordings_decode() {
-        let Some(data) = data_dir() else {
-            eprintln!("skipped: shared data folder not found (set STSG_DATA_DIR)");
+        let Some(data) = shared_data_or_skip() else {
             return;
         };
         let root = data.join("birdclef-mini");
@@ -638,8 +642,7 @@ mod no_panic {
 
     #[test]
     fn damaged_pages_are_counted_as_lost() {
-        let Some(data) = data_dir() else {
-            eprintln!("skipped: shared data folder not found (set STSG_DATA_DIR)");
+        let Some(data) = shared_data_or_skip() else {
             return;
         };
         let dir = tempfile::tempdir().expect("temp dir");
@@ -667,8 +670,7 @@ mod no_panic {
 
     #[test]
     fn truncated_flac_is_flagged() {
-        let Some(data) = data_dir() else {
-            eprintln!("skipped: shared data folder not found (set STSG_DATA_DIR)");
+        let Some(data) = shared_data_or_skip() else {
             return;
         };
         let bytes = std::fs::read(data.join("formats/flac_96k_stereo_s24.flac")).expect("read");
@@ -687,8 +689,7 @@ mod no_panic {
 
     #[test]
     fn truncated_vorbis_keeps_prefix() {
-        let Some(data) = data_dir() else {
-            eprintln!("skipped: shared data folder not found (set STSG_DATA_DIR)");
+        let Some(data) = shared_data_or_skip() else {
             return;
         };
         let bytes = std::fs::read(data.join("formats/ogg_vorbis_32k_mono.ogg")).expect("read");
