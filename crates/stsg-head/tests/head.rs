@@ -92,7 +92,7 @@ fn trainer_matches_sklearn_fixtures() {
             .max_iter(2000);
         let head = fit(&params, x.view(), y.view()).unwrap();
         let summary = head.training_summary();
-        eprintln!("{name}: {summary:?}");
+        assert!(summary.converged, "{name}: {summary:?}");
         let proba = head.predict(matrix(&case["x_test"]).view()).unwrap();
         let expected = matrix(&case["proba"]);
         let (diff, at) = max_abs_diff(proba.view(), expected.view());

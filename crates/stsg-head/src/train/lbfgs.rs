@@ -164,7 +164,15 @@ fn line_search(
     first_trial: f64,
     mut eval: impl FnMut(f64) -> LinePoint,
 ) -> Option<LinePoint> {
-    let sufficient = |p: &LinePoint| p.value <= start.value + C1 * p.alpha * start.slope;
+    // Near the minimum, differences of objective values drown in the rounding of the f32
+    // margins, so a trial whose value is within that noise is also accepted when its slope
+    // shows sufficient decrease (the approximate Wolfe condition of Hager and Zhang, SIAM J.
+    // Optim. 16(1), 2005, with their delta = 0.1 and epsilon = 1e-6).
+    let noise = 1e-6 * start.value.abs();
+    let sufficient = |p: &LinePoint| {
+        p.value <= start.value + C1 * p.alpha * start.slope
+            || (p.value <= start.value + noise && p.slope <= -0.8 * start.slope)
+    };
     let flat = |p: &LinePoint| p.slope.abs() <= C2 * start.slope.abs();
     let mut low = start;
     let mut high: Option<LinePoint> = None;

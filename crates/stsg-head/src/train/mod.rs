@@ -7,7 +7,7 @@ mod lbfgs;
 mod objective;
 
 use ndarray::parallel::prelude::*;
-use ndarray::{Array2, ArrayView2, Axis, CowArray, Ix2, Zip};
+use ndarray::{Array2, ArrayView2, Axis, Zip};
 use stsg_core::{Fit, HeadDataset};
 
 use self::objective::{Loss, Objective};
@@ -292,11 +292,14 @@ fn fit_head(params: &HeadValidParams, data: HeadDataset<'_>) -> Result<LinearHea
         }
     }
 
-    let standardization = params.standardize().then(|| standardization(data.features));
-    let x: CowArray<'_, f32, Ix2> = match &standardization {
-        Some(st) => standardize(data.features, st).into(),
-        None => data.features.as_standard_layout(),
-    };
+    // The features are always centred for the fit: the unpenalised bias absorbs the shift, so
+    // the minimiser is the same, but the problem is better conditioned and the f32 products
+    // lose less precision. Without standardisation the shift is folded back into the bias.
+    let mut transform = standardization(data.features);
+    if !params.standardize() {
+        transform.scale.fill(1.0);
+    }
+    let x = standardize(data.features, &transform);
     let objective = Objective {
         x: x.view(),
         loss: classes.loss,
@@ -329,6 +332,17 @@ fn fit_head(params: &HeadValidParams, data: HeadDataset<'_>) -> Result<LinearHea
         }
         bias[k] = outcome.theta[[d, col]] as f32;
     }
+    let standardization = if params.standardize() {
+        Some(transform)
+    } else {
+        for (col, &k) in classes.trained.iter().enumerate() {
+            let shift: f64 = (0..d)
+                .map(|j| f64::from(transform.mean[j]) * outcome.theta[[j, col]])
+                .sum();
+            bias[k] = (outcome.theta[[d, col]] - shift) as f32;
+        }
+        None
+    };
     let rows = n as f32;
     for (k, status) in classes.status.iter().enumerate() {
         bias[k] = match (status, params.kind()) {
