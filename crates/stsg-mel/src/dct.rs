@@ -41,6 +41,7 @@ impl DctII {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 

@@ -254,6 +254,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
     use crate::MelParams;

@@ -79,6 +79,7 @@ pub use params::{DEFAULT_FLOOR, MelNorm, MelOutput, MelParams, MelScale, MelVali
 pub use stream::MelStream;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 

@@ -107,7 +107,7 @@ impl PowerSpectrum {
         }
         // DC, and Nyquist for an even n_fft, have no negative-frequency twin.
         scratch.power[0] *= 0.5;
-        if self.n_fft % 2 == 0 {
+        if self.n_fft.is_multiple_of(2) {
             let last = self.n_bins() - 1;
             scratch.power[last] *= 0.5;
         }
@@ -115,6 +115,7 @@ impl PowerSpectrum {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 
@@ -137,7 +138,7 @@ mod tests {
                     re += v * phase.cos();
                     im += v * phase.sin();
                 }
-                let twin = k > 0 && !(n_fft % 2 == 0 && k == n_fft / 2);
+                let twin = k > 0 && !(n_fft.is_multiple_of(2) && k == n_fft / 2);
                 (re * re + im * im) / (sum_w * sum_w) * if twin { 2.0 } else { 1.0 }
             })
             .collect()

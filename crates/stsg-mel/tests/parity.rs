@@ -1,6 +1,8 @@
 //! Parity with scipy 1.17 and librosa 0.11 on committed fixtures written by
 //! `testdata/make_fixtures.py` from generated signals.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
+
 mod common;
 
 use common::{absolute, assert_close, load_f32, load_filterbank, load_pcm, relative};
