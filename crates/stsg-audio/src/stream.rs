@@ -215,6 +215,29 @@ mod tests {
     }
 
     #[test]
+    fn stream_memory_stays_bounded() {
+        // Two minutes of 44.1 kHz stereo: the buffered samples must stay near one chunk.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("long.wav");
+        let frames = 120 * 44_100;
+        let samples: Vec<i16> = (0..2 * frames).map(|i| (i % 2000) as i16 - 1000).collect();
+        crate::write_wav_i16(&path, 44_100, 2, &samples).expect("write wav");
+
+        let chunk_len = 16_000;
+        let mut stream = AudioStream::open(&path, 32_000, chunk_len).expect("open");
+        let mut total = 0;
+        while let Some(chunk) = stream.next_chunk().expect("chunk") {
+            total += chunk.len();
+            assert!(
+                stream.ready.capacity() <= chunk_len + 65_536,
+                "buffer capacity {} after {total} samples",
+                stream.ready.capacity()
+            );
+        }
+        assert_eq!(total, 120 * 32_000);
+    }
+
+    #[test]
     fn downmix_does_not_clip() {
         let mut out = Vec::new();
         downmix(&[vec![1.5], vec![1.25]], &mut out);
