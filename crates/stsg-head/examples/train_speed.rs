@@ -38,7 +38,7 @@ fn synthetic(n: usize, d: usize, c: usize, seed: u64) -> (Array2<f32>, Array2<f3
         .zip(y.axis_chunks_iter_mut(Axis(0), 4096))
         .enumerate()
         .for_each(|(chunk, (mut xs, mut ys))| {
-            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ (chunk as u64 + 1) * 0x9E37);
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed.wrapping_add(chunk as u64 + 1));
             for (mut row, mut target) in xs.rows_mut().into_iter().zip(ys.rows_mut()) {
                 let primary = draw(rng.random());
                 target[primary] = 1.0;

@@ -52,7 +52,7 @@ pub enum HeadError {
         "head: {what} row {row} column {col} is {value}; remove or repair that row (all values must be finite)"
     )]
     NonFinite {
-        /// Which matrix: "feature" or "score".
+        /// The matrix kind: "feature" or "score".
         what: &'static str,
         /// Row index.
         row: usize,
@@ -116,7 +116,7 @@ pub enum HeadError {
     UndefinedMetric {
         /// The metric's name.
         metric: &'static str,
-        /// Why it is undefined.
+        /// The reason it is undefined.
         reason: String,
     },
     /// Reading or writing a model artifact failed in the container layer.
@@ -127,7 +127,7 @@ pub enum HeadError {
     InvalidModel {
         /// The model file.
         path: PathBuf,
-        /// What is wrong with it.
+        /// The inconsistency found.
         reason: String,
     },
 }

@@ -60,6 +60,7 @@ pub use params::{ClassWeight, HeadKind, HeadParams, HeadValidParams};
 pub use targets::targets_from_labels;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 

@@ -64,6 +64,7 @@ pub(crate) fn check_finite(x: ArrayView2<'_, f32>, what: &'static str) -> Result
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 

@@ -2,9 +2,9 @@
 //!
 //! Ground truth is a `windows x classes` matrix of 0 and 1, scores a matrix of the same shape.
 //! - [`macro_roc_auc`]: the BirdCLEF 2024 and 2025 competition metric. Classes without a
-//!   positive window are left out (the Kaggle rule); classes without a negative window are left
-//!   out too, because their AUC is undefined (scikit-learn 1.9 returns NaN for the whole macro
-//!   average then).
+//!   positive window are left out (the Kaggle rule). Classes without a negative window are left
+//!   out too, because their AUC is undefined: scikit-learn 1.9 returns NaN for the whole macro
+//!   average then.
 //! - [`micro_roc_auc`]: one AUC over all (window, class) pairs, as scikit-learn's
 //!   `average="micro"`.
 //! - [`top1_accuracy`]: share of labelled windows whose highest-scoring class is a positive.
@@ -272,6 +272,7 @@ pub fn padded_cmap(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
     use ndarray::array;

@@ -19,7 +19,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Rows standardised and multiplied at a time in [`LinearHead::predict`].
 const PREDICT_CHUNK: usize = 4096;
 
-/// What the training data allowed for one class.
+/// Training outcome of one class, set by its positive and negative rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClassStatus {
@@ -42,7 +42,7 @@ pub struct Standardization {
     pub scale: Array1<f32>,
 }
 
-/// How the fit ended.
+/// Outcome of a fit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingSummary {
     /// Number of training rows.
@@ -101,7 +101,7 @@ impl LinearHead {
         &self.bias
     }
 
-    /// The feature standardisation, if the head was trained with it.
+    /// Returns the feature standardisation, if the head was trained with it.
     pub fn standardization(&self) -> Option<&Standardization> {
         self.standardization.as_ref()
     }
@@ -111,12 +111,12 @@ impl LinearHead {
         &self.status
     }
 
-    /// The params the head was trained with.
+    /// Returns the params the head was trained with.
     pub fn params(&self) -> &HeadParams {
         &self.params
     }
 
-    /// How the fit ended.
+    /// Returns the outcome of the fit.
     pub fn training_summary(&self) -> &TrainingSummary {
         &self.summary
     }
@@ -248,7 +248,7 @@ impl LinearHead {
         let standardization = if meta.standardized {
             let mean = vector(&artifact, "mean", d).map_err(invalid)?;
             let scale = vector(&artifact, "scale", d).map_err(invalid)?;
-            if let Some(s) = scale.iter().find(|s| !(**s > 0.0)) {
+            if let Some(s) = scale.iter().find(|s| s.is_nan() || **s <= 0.0) {
                 return Err(invalid(format!("feature scale {s} is not positive")));
             }
             Some(Standardization { mean, scale })

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::HeadParamsError;
 
-/// How the class scores are formed.
+/// Link function of the class scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HeadKind {
@@ -28,7 +28,7 @@ pub enum ClassWeight {
     ///   `n / (2 P_k)` and its negative terms `n / (2 (n - P_k))`; this equals scikit-learn's
     ///   binary `LogisticRegression(class_weight="balanced")` fitted on column `k` alone;
     /// - softmax: row `i` weighs `sum_k t_ik n / (m P_k)`, where `t_i` is the normalised target
-    ///   row and `m` the number of classes with `P_k > 0`; for one-hot rows this equals
+    ///   row and `m` the number of classes with `P_k > 0`. For one-hot rows this equals
     ///   scikit-learn's multinomial `class_weight="balanced"`.
     Balanced,
 }
@@ -176,7 +176,7 @@ impl HeadValidParams {
         self.0.class_weight
     }
 
-    /// Whether features are standardised.
+    /// Returns whether features are standardised.
     pub fn standardize(&self) -> bool {
         self.0.standardize
     }
@@ -186,13 +186,14 @@ impl HeadValidParams {
         self.0.n_threads
     }
 
-    /// The unchecked params these were made from.
+    /// Returns the unchecked params these were made from.
     pub fn params(&self) -> &HeadParams {
         &self.0
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 

@@ -30,6 +30,7 @@ pub fn targets_from_labels<S: AsRef<str>>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 

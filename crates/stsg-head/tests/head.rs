@@ -1,6 +1,8 @@
 //! Integration tests: the trainer against scikit-learn fixtures and linfa-logistic, the metrics
 //! against scikit-learn fixtures, input validation, and the model file.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
+
 use std::path::{Path, PathBuf};
 
 use linfa::Dataset;
@@ -413,7 +415,7 @@ fn unknown_window_label_is_named() {
 }
 
 #[test]
-fn running_out_of_iterations_is_reported_not_an_error() {
+fn iteration_limit_is_not_an_error() {
     let (x, y) = synthetic(200, 6, 3, 9);
     let params = HeadParams::new().max_iter(2).tol(1e-9);
     let head = fit(&params, x.view(), y.view()).unwrap();

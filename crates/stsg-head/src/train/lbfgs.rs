@@ -21,7 +21,7 @@ const C2: f64 = 0.9;
 /// Objective evaluations allowed per line search.
 const MAX_TRIALS: usize = 30;
 
-/// How a run ended.
+/// Final state of a run.
 #[derive(Debug, Clone)]
 pub(crate) struct Outcome {
     pub(crate) theta: Array2<f64>,
@@ -70,7 +70,7 @@ pub(crate) fn minimize(
         }
         let mut direction = two_loop(&grad, &pairs);
         let mut slope = dot(&grad, &direction);
-        if !(slope < 0.0) {
+        if slope.is_nan() || slope >= 0.0 {
             log::debug!("head: l-bfgs direction is not a descent direction; resetting memory");
             pairs.clear();
             direction = grad.mapv(|g| -g);
@@ -97,7 +97,7 @@ pub(crate) fn minimize(
             );
             break;
         };
-        // The residual buffer holds the last trial; recompute it unless that was the step taken.
+        // The residual buffer contains the last trial, so recompute it unless that was the step taken.
         if last_trial != point.alpha {
             objective.along(&theta, &direction, &z, &dz, point.alpha, &mut residual);
         }
@@ -165,9 +165,9 @@ fn line_search(
     mut eval: impl FnMut(f64) -> LinePoint,
 ) -> Option<LinePoint> {
     // Near the minimum, differences of objective values drown in the rounding of the f32
-    // margins, so a trial whose value is within that noise is also accepted when its slope
-    // shows sufficient decrease (the approximate Wolfe condition of Hager and Zhang, SIAM J.
-    // Optim. 16(1), 2005, with their delta = 0.1 and epsilon = 1e-6).
+    // margins. A trial whose value is within that noise is then also accepted when its slope
+    // shows sufficient decrease. This is the approximate Wolfe condition of Hager and Zhang
+    // (SIAM J. Optim. 16(1), 2005), with their delta = 0.1 and epsilon = 1e-6.
     let noise = 1e-6 * start.value.abs();
     let sufficient = |p: &LinePoint| {
         p.value <= start.value + C1 * p.alpha * start.slope
@@ -216,6 +216,7 @@ fn next_trial(low: &LinePoint, high: &LinePoint) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 

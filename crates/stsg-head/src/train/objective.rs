@@ -3,7 +3,7 @@
 //! Parameters are a `(d + 1) x c` matrix `theta` whose last row is the bias. Margins `Z = X W + b`
 //! (`n x c`) are kept between iterations. Along a search direction `P` the margins are
 //! `Z + alpha * X P`, so once `X P` is computed every line-search trial costs `O(n c)` instead of
-//! a matrix product; only the gradient `X^T R` needs a second product per iteration.
+//! a matrix product. Only the gradient `X^T R` needs a second product per iteration.
 
 use ndarray::{Array2, ArrayView2, Axis, Slice};
 use rayon::prelude::*;
@@ -256,6 +256,7 @@ impl Objective<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
     use ndarray::array;
