@@ -56,6 +56,7 @@ def read_tokens(path):
 
 def train_gensim(token_path, params, threads, seed):
     from gensim.models import Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
 
     sentences = read_tokens(token_path)
     model = Word2Vec(
@@ -65,14 +66,28 @@ def train_gensim(token_path, params, threads, seed):
         sorted_vocab=1, compute_loss=True,
     )
     model.build_vocab(sentences)
+
+    class EpochLoss(CallbackAny2Vec):
+        # gensim's running loss is cumulative over one train() call, so take differences.
+        def __init__(self):
+            self.cumulative = [0.0]
+
+        def on_epoch_end(self, model):
+            self.cumulative.append(model.get_latest_training_loss())
+
+    epoch_loss = EpochLoss()
     start = time.perf_counter()
-    model.train(sentences, total_examples=model.corpus_count, epochs=params["epochs"], compute_loss=True)
+    model.train(
+        sentences, total_examples=model.corpus_count, epochs=params["epochs"], compute_loss=True,
+        callbacks=[epoch_loss],
+    )
     seconds = time.perf_counter() - start
     vectors = {int(k): model.wv[k] for k in model.wv.index_to_key}
     tokens = sum(len(s) for s in sentences)
     return vectors, {
         "seconds": seconds,
         "tokens_per_second_per_thread": tokens * params["epochs"] / seconds / threads,
+        "epoch_losses": list(np.diff(epoch_loss.cumulative)),
     }
 
 
@@ -218,7 +233,7 @@ def real():
 
     from scipy.stats import spearmanr
 
-    g1, _ = train_gensim(path, params, 1, 1)
+    g1, g_stats = train_gensim(path, params, 1, 1)
     g2, _ = train_gensim(path, params, 1, 2)
     o1, o_stats = train_ours(path, params, 1, 1)
     o2, _ = train_ours(path, params, 1, 2)
@@ -231,6 +246,7 @@ def real():
         "spearman_gensim_seed2_vs_ours_seed2": float(spearmanr(cosine_upper(g2), cosine_upper(o2))[0]),
         "cooccurrence_agreement_gensim": [cooc_agreement(g1), cooc_agreement(g2)],
         "cooccurrence_agreement_ours": [cooc_agreement(o1), cooc_agreement(o2)],
+        "gensim_epoch_losses_seed1": [float(x) for x in g_stats["epoch_losses"]],
         "ours_epoch_losses_seed1": o_stats["epoch_losses"],
     }
     merge_results("real", result)

@@ -87,7 +87,7 @@ impl Embeddings {
         &self.tokens
     }
 
-    /// The `rows x dim` vector matrix, rows in [`Embeddings::tokens`] order.
+    /// Returns the `rows x dim` vector matrix, rows in [`Embeddings::tokens`] order.
     pub fn vectors(&self) -> ArrayView2<'_, f32> {
         self.vectors.view()
     }
@@ -108,7 +108,8 @@ impl Embeddings {
         self.tokens.len()
     }
 
-    /// A dense `n_tokens x dim` matrix indexed by token id, zero rows for tokens without a vector.
+    /// Builds a dense `n_tokens x dim` matrix indexed by token id, with zero rows for tokens
+    /// without a vector.
     pub fn to_dense(&self) -> Array2<f32> {
         let mut dense = Array2::zeros((self.n_tokens, self.vectors.ncols()));
         for (row, &token) in self.tokens.iter().enumerate() {
@@ -147,14 +148,14 @@ mod tests {
 
     #[test]
     fn unseen_token_has_no_vector() {
-        let emb =
+        let embeddings =
             Embeddings::from_parts(4, vec![2, 0], array![[1.0, 2.0], [3.0, 4.0]], None).unwrap();
-        assert_eq!(emb.vector(2).unwrap(), array![1.0, 2.0]);
-        assert_eq!(emb.vector(0).unwrap(), array![3.0, 4.0]);
-        assert!(emb.vector(1).is_none());
-        assert!(emb.vector(3).is_none());
-        assert!(emb.vector(4).is_none());
-        let dense = emb.to_dense();
+        assert_eq!(embeddings.vector(2).unwrap(), array![1.0, 2.0]);
+        assert_eq!(embeddings.vector(0).unwrap(), array![3.0, 4.0]);
+        assert!(embeddings.vector(1).is_none());
+        assert!(embeddings.vector(3).is_none());
+        assert!(embeddings.vector(4).is_none());
+        let dense = embeddings.to_dense();
         assert_eq!(dense.row(1), array![0.0, 0.0]);
         assert_eq!(dense.row(2), array![1.0, 2.0]);
     }

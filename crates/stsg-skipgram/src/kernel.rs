@@ -3,11 +3,11 @@
 //! one thread, per-row locks for Hogwild threads).
 //!
 //! The update for one (centre, context) pair follows `w2v_fast_sentence_sg_neg` in gensim 4.4
-//! (`gensim/models/word2vec_inner.pyx`): the context token's input vector `v` is scored against
-//! the output vector `u` of the centre token (label 1) and of `negative` drawn tokens (label 0,
-//! skipped when the draw equals the centre token). For each scored `u` with `x = v . u`:
-//! if `|x| >= 6` the step is skipped (no update, no loss), else `g = (label - sigmoid(x)) * alpha`,
-//! `work += g u` and `u += g v`. At the end `v += work`.
+//! (`gensim/models/word2vec_inner.pyx`). The context token's input vector `v` is scored against
+//! the output vector `u` of the centre token (label 1) and of `negative` drawn tokens (label 0).
+//! A drawn token equal to the centre token is skipped. For each scored `u` with `x = v . u`,
+//! nothing happens when `|x| >= 6` (no update, no loss). Otherwise
+//! `g = (label - sigmoid(x)) * alpha`, `work += g u` and `u += g v`. At the end `v += work`.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -47,7 +47,7 @@ pub(crate) fn mix_seed(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Sigmoid and log-sigmoid sampled as gensim samples them: entry `i` holds the value at
+/// Sigmoid and log-sigmoid sampled as gensim samples them: entry `i` is the value at
 /// `x_i = (2 i / 1000 - 1) * 6`, and `x` in `(-6, 6)` reads entry `floor((x + 6) * 1000 / 12)`.
 #[derive(Debug, Clone)]
 pub(crate) struct SigmoidTable {

@@ -1,7 +1,7 @@
 //! Skip-gram with negative sampling (SGNS) over token sequences, with gensim 4 semantics, and
 //! storage of the learned vectors in finalfusion and word2vec text formats.
 //!
-//! [`SkipGramParams`] holds the hyperparameters; [`SkipGramParams::check`] validates them into
+//! [`SkipGramParams`] contains the hyperparameters; [`SkipGramParams::check`] validates them into
 //! [`SkipGramValidParams`], which trains on a [`stsg_core::TokenCorpus`] through
 //! [`stsg_core::Fit`] (or [`SkipGramValidParams::fit_with_progress`], which reports
 //! [`TrainProgress`]) and returns [`Embeddings`], an implementation of

@@ -247,7 +247,7 @@ impl SkipGramValidParams {
         self.0.epochs
     }
 
-    /// Whether effective windows are drawn uniformly from `1..=window`.
+    /// Returns whether effective windows are drawn uniformly from `1..=window`.
     pub fn shrink_windows(&self) -> bool {
         self.0.shrink_windows
     }
@@ -267,7 +267,7 @@ impl SkipGramValidParams {
         self.0.n_threads
     }
 
-    /// The unchecked parameters these were built from.
+    /// Returns the unchecked parameters these were built from.
     pub fn params(&self) -> &SkipGramParams {
         &self.0
     }

@@ -62,7 +62,7 @@ struct Job {
     raw_before: u64,
 }
 
-/// What every job of one epoch needs.
+/// Shared inputs of the jobs of one epoch.
 struct EpochPlan<'a> {
     corpus: &'a RowCorpus,
     jobs: &'a [Job],
