@@ -79,8 +79,8 @@ pub enum MelError {
     /// The parameters are invalid.
     #[error(transparent)]
     Params(#[from] MelParamsError),
-    /// An input sample is NaN or infinite; decoding produced garbage or the caller passed
-    /// uninitialised data.
+    /// An input sample is NaN or infinite, which points to a decoder fault or to uninitialised
+    /// data from the caller.
     #[error(
         "mel: sample {index} is {value}; every sample must be finite (check the decoder output)"
     )]

@@ -58,7 +58,7 @@ fn linspace(start: f64, stop: f64, n: usize) -> Vec<f64> {
     out
 }
 
-/// One filter: weights of the bins `start..start + weights.len()`; every other bin weighs 0.
+/// One filter: weights of the bins `start..start + weights.len()`. Every other bin weighs 0.
 #[derive(Debug, Clone, PartialEq)]
 struct SparseRow {
     start: usize,
@@ -162,7 +162,7 @@ impl MelFilterbank {
         self.rows.iter().map(|r| r.weights.len()).sum()
     }
 
-    /// Band `m` as `(first bin, weights)`; bins outside the run weigh 0.
+    /// Band `m` as `(first bin, weights)`. Bins outside the run weigh 0.
     ///
     /// # Panics
     /// If `m >= n_mels()`.

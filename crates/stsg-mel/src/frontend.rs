@@ -15,7 +15,7 @@ const MIN_PARALLEL_FRAMES: usize = 16;
 /// Frames handed to one rayon task at a time, so scratch buffers are set up rarely.
 const FRAMES_PER_TASK: usize = 8;
 
-/// Everything a frame needs that does not change between frames; shared by clones and streams.
+/// Everything a frame needs that does not change between frames, shared by clones and streams.
 #[derive(Debug)]
 pub(crate) struct Engine {
     spectrum: PowerSpectrum,
@@ -103,8 +103,8 @@ impl Engine {
 
     /// Computes the first `out.nrows()` frames of `signal` into the rows of `out`.
     ///
-    /// Uses the rayon pool when `parallel` is set and there are enough frames; otherwise runs on
-    /// the calling thread with `scratch`. The result does not depend on the thread count.
+    /// Uses the rayon pool when `parallel` is set and there are enough frames. Otherwise it runs
+    /// on the calling thread with `scratch`. The result does not depend on the thread count.
     ///
     /// # Panics
     /// If `signal` is shorter than the frames need.
@@ -162,7 +162,7 @@ fn clip_below_max(values: &mut [f32], top_db: f32) {
     }
 }
 
-/// Returns an error naming the first NaN or infinite sample; `offset` is the index of
+/// Returns an error naming the first NaN or infinite sample. `offset` is the index of
 /// `samples[0]` in the whole signal.
 pub(crate) fn check_finite(samples: &[f32], offset: u64) -> Result<(), MelError> {
     match samples.iter().position(|x| !x.is_finite()) {
@@ -206,7 +206,7 @@ impl MelFrontend {
     }
 
     /// Sets whether long signals are split over the rayon thread pool (default `true`). The
-    /// output is identical either way; turn it off when the caller already runs one frontend per
+    /// output is identical either way. Turn it off when the caller already runs one frontend per
     /// thread.
     pub fn with_parallel(mut self, parallel: bool) -> Self {
         self.parallel = parallel;
@@ -253,7 +253,7 @@ impl MelFrontend {
     }
 
     /// Computes the one-sided power spectrogram, `frames x (n_fft / 2 + 1)`, before the Mel
-    /// filterbank; frames are laid out as in [`MelFrontend::features`].
+    /// filterbank, with frames laid out as in [`MelFrontend::features`].
     ///
     /// # Errors
     /// [`MelError::NonFiniteSample`] for a NaN or infinite sample.

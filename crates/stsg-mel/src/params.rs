@@ -37,7 +37,7 @@ pub enum MelOutput {
     /// `10 log10(max(power, floor))`, `n_mels` columns. With `top_db`, every value below the
     /// frame's maximum minus `top_db` is raised to that level.
     Db {
-        /// Power floor, > 0; silence maps to `10 log10(floor)` dB instead of -inf.
+        /// Power floor, > 0, so silence maps to `10 log10(floor)` dB instead of -inf.
         floor: f32,
         /// Dynamic range kept below the frame's maximum, in dB (`None` keeps everything).
         top_db: Option<f32>,
@@ -76,7 +76,7 @@ impl MelOutput {
     }
 }
 
-/// Unchecked frontend parameters; [`MelParams::check`] turns them into [`MelValidParams`].
+/// Unchecked frontend parameters, turned into [`MelValidParams`] by [`MelParams::check`].
 ///
 /// All lengths are in samples at `sample_rate`, all frequencies in Hz.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,7 +161,7 @@ impl MelParams {
         self
     }
 
-    /// Sets the FFT size; frames are zero-padded to it. Default 8192.
+    /// Sets the FFT size that frames are zero-padded to. Default 8192.
     pub fn n_fft(mut self, n_fft: usize) -> Self {
         self.n_fft = n_fft;
         self
@@ -179,7 +179,8 @@ impl MelParams {
         self
     }
 
-    /// Sets the upper edge of the highest band in Hz; `None` means `sample_rate / 2`. Default `None`.
+    /// Sets the upper edge of the highest band in Hz, where `None` means `sample_rate / 2`.
+    /// Default `None`.
     pub fn fmax(mut self, fmax: Option<f64>) -> Self {
         self.fmax = fmax;
         self
@@ -306,7 +307,7 @@ impl MelParams {
     }
 }
 
-/// Checked frontend parameters; build a frontend with [`MelValidParams::build`].
+/// Checked frontend parameters, from which [`MelValidParams::build`] builds a frontend.
 ///
 /// Deserialising checks the values again, so a config file cannot smuggle in invalid ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

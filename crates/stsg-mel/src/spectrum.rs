@@ -28,7 +28,7 @@ impl std::fmt::Debug for PowerSpectrum {
     }
 }
 
-/// Buffers one thread needs to compute frames; reused across frames.
+/// Buffers one thread needs to compute frames, reused across frames.
 pub(crate) struct SpectrumScratch {
     input: Vec<f32>,
     output: Vec<Complex<f32>>,
@@ -36,7 +36,8 @@ pub(crate) struct SpectrumScratch {
     pub(crate) power: Vec<f32>,
 }
 
-/// Periodic Hann window of `n` samples, `0.5 - 0.5 cos(2 pi i / n)`; `[1]` for `n = 1` as in scipy.
+/// Periodic Hann window of `n` samples, `0.5 - 0.5 cos(2 pi i / n)`, and `[1]` for `n = 1` as in
+/// scipy.
 pub(crate) fn periodic_hann(n: usize) -> Vec<f64> {
     if n == 1 {
         return vec![1.0];

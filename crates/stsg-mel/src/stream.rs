@@ -79,7 +79,7 @@ impl MelStream {
     /// a frame are dropped, as in the whole-signal case).
     ///
     /// # Errors
-    /// None at present; the `Result` keeps room for checks at the end of a stream.
+    /// None at present. The `Result` keeps room for checks at the end of a stream.
     pub fn finish(mut self) -> Result<Array2<f32>, MelError> {
         let n_features = self.engine.n_features();
         if self.frames_emitted > 0 || self.samples_seen == 0 {

@@ -1,6 +1,7 @@
 //! Parity on a real recording: the 5 s Ogg Vorbis clip of the shared data, decoded by stsg-audio,
 //! against features that `testdata/make_fixtures.py` computed with scipy and librosa from the
-//! same decoded samples. Only the derived features are committed; the audio is not (licence).
+//! same decoded samples. Only the derived features are committed, because the recording's
+//! licence does not allow committing the audio.
 //! Skipped when the shared data is absent.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
@@ -46,7 +47,7 @@ fn real_clip_features_match_reference() {
         std::fs::read_to_string(common::testdata("real_clip_samples.crc32")).unwrap();
     let crc = format!("{:08x}", crc32fast::hash(&bytes));
     if crc != expected_crc.trim() {
-        // A different decoder build may round differently; the feature checks below decide.
+        // A different decoder build may round differently, so the feature checks below decide.
         eprintln!(
             "note: decoded samples have CRC-32 {crc}, the fixtures were made from {}",
             expected_crc.trim()
@@ -62,7 +63,7 @@ fn real_clip_features_match_reference() {
         want.len()
     );
 
-    // Some bands of this clip lie near 1e-11; below 1e-10 f32 rounding dominates.
+    // Some bands of this clip lie near 1e-11, where f32 rounding dominates the difference.
     let power = MelParams::paper_v1()
         .output(MelOutput::Power)
         .check()
