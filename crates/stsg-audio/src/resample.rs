@@ -30,8 +30,11 @@ pub(crate) struct RateConverter {
 }
 
 impl RateConverter {
-    /// Plans a converter. `from` and `to` must be in `1..=MAX_SAMPLE_RATE`, which keeps the FFT
-    /// at most `MAX_SAMPLE_RATE` points long even for coprime rates.
+    /// Plans a converter. `from` and `to` must be in `1..=MAX_SAMPLE_RATE`.
+    ///
+    /// NOTE: the block spans `2 * from / gcd(from, to)` samples at least, so rates with a small
+    /// common divisor cost more: 44.1 kHz to 32 kHz uses 2646-sample blocks, but a prime rate
+    /// near `MAX_SAMPLE_RATE` needs blocks of about 1.5 M samples and some hundred MB of buffers.
     pub(crate) fn new(from: u32, to: u32) -> Result<Self, String> {
         let gcd = gcd(from, to);
         let min_block = (from / gcd) as usize;
