@@ -113,7 +113,12 @@ impl Codebook {
         self.check_points(points)?;
         let mut tokens = vec![0u32; points.nrows()];
         let points = contiguous(points);
-        assign_rows(points.as_slice().unwrap_or(&[]), self.view(), &mut tokens, None);
+        assign_rows(
+            points.as_slice().unwrap_or(&[]),
+            self.view(),
+            &mut tokens,
+            None,
+        );
         Ok(tokens)
     }
 
@@ -155,11 +160,29 @@ mod tests {
         let cb = Codebook::new(array![[0.0, 0.0], [1.0, 1.0]]).unwrap();
         let err = cb.assign(array![[0.0, 0.0, 0.0]].view()).unwrap_err();
         assert!(
-            matches!(err, QuantizeError::DimensionMismatch { expected: 2, got: 3 }),
+            matches!(
+                err,
+                QuantizeError::DimensionMismatch {
+                    expected: 2,
+                    got: 3
+                }
+            ),
             "{err}"
         );
-        let err = cb.assign(array![[0.0, 0.0], [f32::INFINITY, 0.0]].view()).unwrap_err();
-        assert!(matches!(err, QuantizeError::NonFinite { row: 1, column: 0, .. }), "{err}");
+        let err = cb
+            .assign(array![[0.0, 0.0], [f32::INFINITY, 0.0]].view())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                QuantizeError::NonFinite {
+                    row: 1,
+                    column: 0,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -185,6 +208,16 @@ mod tests {
         let err = Codebook::new(Array2::zeros((0, 4))).unwrap_err();
         assert!(matches!(err, QuantizeError::EmptyInput { .. }), "{err}");
         let err = Codebook::new(array![[1.0, f32::NAN]]).unwrap_err();
-        assert!(matches!(err, QuantizeError::NonFinite { row: 0, column: 1, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                QuantizeError::NonFinite {
+                    row: 0,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

@@ -54,7 +54,9 @@ pub enum QuantizeError {
     #[error(transparent)]
     KMeansParams(#[from] KMeansParamsError),
     /// The input matrix has no rows or no columns.
-    #[error("quantize: {what} is empty ({rows} rows x {cols} columns); pass at least one row and one column")]
+    #[error(
+        "quantize: {what} is empty ({rows} rows x {cols} columns); pass at least one row and one column"
+    )]
     EmptyInput {
         /// Which input, for example "training frames".
         what: &'static str,

@@ -116,8 +116,7 @@ impl KMeansValidParams {
             threads.run(|| assign_rows(points, view, &mut labels, Some(&mut distances)));
             let inertia = distances.iter().map(|&d| f64::from(d)).sum::<f64>();
 
-            let mut counts =
-                threads.run(|| update_centroids(points, dim, &labels, &mut centroids));
+            let mut counts = threads.run(|| update_centroids(points, dim, &labels, &mut centroids));
             let n_split = split_empty_clusters(&mut centroids, dim, &mut counts, &mut rng);
             if n_split > 0 {
                 log::debug!("kmeans: iteration={iteration} split_empty_clusters={n_split}");
@@ -151,9 +150,7 @@ fn subsample(
     if n <= cap {
         return contiguous(data).into_owned();
     }
-    log::info!(
-        "kmeans: subsampling {cap} of {n} training points (max_points_per_centroid x k)"
-    );
+    log::info!("kmeans: subsampling {cap} of {n} training points (max_points_per_centroid x k)");
     let mut rows = rand::seq::index::sample(rng, n, cap).into_vec();
     rows.sort_unstable();
     data.select(ndarray::Axis(0), &rows)
@@ -220,7 +217,11 @@ fn init_kmeans_plus_plus(
         centroids.extend_from_slice(&points[chosen * dim..(chosen + 1) * dim]);
         let new_c = &centroids[t * dim..(t + 1) * dim];
         between.clear();
-        between.extend(centroids[..t * dim].chunks_exact(dim).map(|c| sq_dist(c, new_c)));
+        between.extend(
+            centroids[..t * dim]
+                .chunks_exact(dim)
+                .map(|c| sq_dist(c, new_c)),
+        );
 
         let between = &between;
         nearest_sq
@@ -263,7 +264,10 @@ fn draw_weighted(weights: &[f32], chunk_sums: &[f64], target: f64) -> usize {
                 }
             }
             // Rounding left the target just past this chunk; take its last weighted point.
-            return (start..end).rev().find(|&i| weights[i] > 0.0).unwrap_or(end - 1);
+            return (start..end)
+                .rev()
+                .find(|&i| weights[i] > 0.0)
+                .unwrap_or(end - 1);
         }
         acc += s;
     }
@@ -280,7 +284,12 @@ fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
 
 /// Moves each centroid with at least one point to the mean of its points and returns the
 /// cluster sizes. Centroids of empty clusters are left unchanged.
-fn update_centroids(points: &[f32], dim: usize, labels: &[u32], centroids: &mut [f32]) -> Vec<usize> {
+fn update_centroids(
+    points: &[f32],
+    dim: usize,
+    labels: &[u32],
+    centroids: &mut [f32],
+) -> Vec<usize> {
     let k = centroids.len() / dim;
     // Counting sort of the point indices by label: members[starts[j]..starts[j + 1]] are the
     // points of cluster j in ascending order, so the sums below do not depend on threads.
@@ -299,29 +308,26 @@ fn update_centroids(points: &[f32], dim: usize, labels: &[u32], centroids: &mut 
         fill[l as usize] += 1;
     }
 
-    centroids
-        .par_chunks_mut(dim)
-        .enumerate()
-        .for_each_init(
-            || vec![0f64; dim],
-            |sum, (j, c)| {
-                let mine = &members[starts[j]..starts[j + 1]];
-                if mine.is_empty() {
-                    return;
+    centroids.par_chunks_mut(dim).enumerate().for_each_init(
+        || vec![0f64; dim],
+        |sum, (j, c)| {
+            let mine = &members[starts[j]..starts[j + 1]];
+            if mine.is_empty() {
+                return;
+            }
+            sum.fill(0.0);
+            for &i in mine {
+                let x = &points[i as usize * dim..(i as usize + 1) * dim];
+                for (s, v) in sum.iter_mut().zip(x) {
+                    *s += f64::from(*v);
                 }
-                sum.fill(0.0);
-                for &i in mine {
-                    let x = &points[i as usize * dim..(i as usize + 1) * dim];
-                    for (s, v) in sum.iter_mut().zip(x) {
-                        *s += f64::from(*v);
-                    }
-                }
-                let inv = 1.0 / mine.len() as f64;
-                for (c, s) in c.iter_mut().zip(sum.iter()) {
-                    *c = (s * inv) as f32;
-                }
-            },
-        );
+            }
+            let inv = 1.0 / mine.len() as f64;
+            for (c, s) in c.iter_mut().zip(sum.iter()) {
+                *c = (s * inv) as f32;
+            }
+        },
+    );
     counts
 }
 
@@ -358,7 +364,11 @@ fn split_empty_clusters(
         }
         for f in 0..dim {
             let v = centroids[donor * dim + f];
-            let delta = if v == 0.0 { SPLIT_EPS } else { SPLIT_EPS * v.abs() };
+            let delta = if v == 0.0 {
+                SPLIT_EPS
+            } else {
+                SPLIT_EPS * v.abs()
+            };
             let sign = if f % 2 == 0 { 1.0 } else { -1.0 };
             centroids[empty * dim + f] = v + sign * delta;
             centroids[donor * dim + f] = v - sign * delta;
@@ -413,7 +423,10 @@ mod tests {
                     i + 2
                 );
             }
-            assert!(history[14] < history[0], "{init:?}: no progress: {history:?}");
+            assert!(
+                history[14] < history[0],
+                "{init:?}: no progress: {history:?}"
+            );
         }
     }
 
@@ -460,7 +473,10 @@ mod tests {
         // Uniform noise in [-1, 1) has variance 1/3 per feature: 2000 * 4 / 3 at the optimum.
         let optimum = 2000.0 * 4.0 / 3.0;
         let last = *history.last().unwrap();
-        assert!(last < optimum * 1.1, "final inertia {last} vs about {optimum}");
+        assert!(
+            last < optimum * 1.1,
+            "final inertia {last} vs about {optimum}"
+        );
     }
 
     #[test]
@@ -511,27 +527,55 @@ mod tests {
     #[test]
     fn more_clusters_than_points_is_an_error() {
         let data = blobs(5, 2, 1, 8);
-        let err = KMeansParams::new(6).check().unwrap().fit(data.view()).unwrap_err();
+        let err = KMeansParams::new(6)
+            .check()
+            .unwrap()
+            .fit(data.view())
+            .unwrap_err();
         assert!(
             matches!(err, QuantizeError::TooFewPoints { k: 6, n_points: 5 }),
             "{err}"
         );
-        assert!(KMeansParams::new(5).check().unwrap().fit(data.view()).is_ok());
+        assert!(
+            KMeansParams::new(5)
+                .check()
+                .unwrap()
+                .fit(data.view())
+                .is_ok()
+        );
     }
 
     #[test]
     fn nan_training_row_is_named() {
         let mut data = blobs(50, 3, 2, 9);
         data[[17, 2]] = f32::NAN;
-        let err = KMeansParams::new(4).check().unwrap().fit(data.view()).unwrap_err();
-        assert!(matches!(err, QuantizeError::NonFinite { row: 17, column: 2, .. }), "{err}");
+        let err = KMeansParams::new(4)
+            .check()
+            .unwrap()
+            .fit(data.view())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                QuantizeError::NonFinite {
+                    row: 17,
+                    column: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("row 17"), "{err}");
     }
 
     #[test]
     fn empty_training_data_is_an_error() {
         let data = Array2::<f32>::zeros((0, 3));
-        let err = KMeansParams::new(1).check().unwrap().fit(data.view()).unwrap_err();
+        let err = KMeansParams::new(1)
+            .check()
+            .unwrap()
+            .fit(data.view())
+            .unwrap_err();
         assert!(matches!(err, QuantizeError::EmptyInput { .. }), "{err}");
     }
 

@@ -62,14 +62,15 @@ mod pca;
 mod threads;
 mod tokenizer;
 
-
 use ndarray::{ArrayView2, CowArray, Ix2};
 use rayon::prelude::*;
 
 pub use codebook::{Assignment, Codebook};
 pub use error::{KMeansParamsError, QuantizeError, TokenizerParamsError};
 pub use kmeans::KMeansProgress;
-pub use params::{KMeansInit, KMeansParams, KMeansValidParams, TokenizerParams, TokenizerValidParams};
+pub use params::{
+    KMeansInit, KMeansParams, KMeansValidParams, TokenizerParams, TokenizerValidParams,
+};
 pub use pca::Pca;
 pub use tokenizer::{
     L2_EPSILON, TOKENIZER_FORMAT_VERSION, TOKENIZER_KIND, Tokenizer, l2_normalize_rows,
@@ -104,7 +105,6 @@ fn contiguous<'a>(data: ArrayView2<'a, f32>) -> CowArray<'a, f32, Ix2> {
         CowArray::from(data.as_standard_layout().into_owned())
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -218,14 +218,20 @@ mod tests {
 
     #[test]
     fn k_cannot_be_zero() {
-        assert_eq!(KMeansParams::new(0).check(), Err(KMeansParamsError::ZeroClusters));
+        assert_eq!(
+            KMeansParams::new(0).check(),
+            Err(KMeansParamsError::ZeroClusters)
+        );
     }
 
     #[test]
     fn k_must_fit_u32_ids() {
         let k = u32::MAX as usize + 2;
         let err = KMeansParams::new(k).check().unwrap_err();
-        assert!(matches!(err, KMeansParamsError::TooManyClusters { .. }), "{err}");
+        assert!(
+            matches!(err, KMeansParamsError::TooManyClusters { .. }),
+            "{err}"
+        );
         assert!(KMeansParams::new(u32::MAX as usize + 1).check().is_ok());
     }
 
@@ -260,7 +266,9 @@ mod tests {
         let err = TokenizerParams::new(KMeansParams::new(0)).check();
         assert_eq!(
             err,
-            Err(TokenizerParamsError::KMeans(KMeansParamsError::ZeroClusters))
+            Err(TokenizerParamsError::KMeans(
+                KMeansParamsError::ZeroClusters
+            ))
         );
     }
 

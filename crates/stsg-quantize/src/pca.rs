@@ -174,11 +174,8 @@ impl Pca {
         let (n, dim) = data.dim();
         let k = self.n_components();
         let mut out = Array2::<f32>::zeros((n, k));
-        let w_t = MatRef::from_column_major_slice(
-            self.components.as_slice().unwrap_or(&[]),
-            dim,
-            k,
-        );
+        let w_t =
+            MatRef::from_column_major_slice(self.components.as_slice().unwrap_or(&[]), dim, k);
         let mean = self.mean.as_slice().unwrap_or(&[]);
         out.axis_chunks_iter_mut(Axis(0), PCA_BLOCK)
             .into_par_iter()
@@ -285,11 +282,20 @@ mod tests {
         let data = array![[0.0f32, 1.0], [1.0, 0.0]];
         let err = Pca::fit(data.view(), 3).unwrap_err();
         assert!(
-            matches!(err, QuantizeError::TooManyComponents { components: 3, features: 2 }),
+            matches!(
+                err,
+                QuantizeError::TooManyComponents {
+                    components: 3,
+                    features: 2
+                }
+            ),
             "{err}"
         );
         let err = Pca::fit(data.view(), 0).unwrap_err();
-        assert!(matches!(err, QuantizeError::TooManyComponents { .. }), "{err}");
+        assert!(
+            matches!(err, QuantizeError::TooManyComponents { .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -297,15 +303,36 @@ mod tests {
         let data = array![[0.0f32, 1.0], [1.0, 0.0], [2.0, 2.0]];
         let pca = Pca::fit(data.view(), 1).unwrap();
         let err = pca.transform(array![[1.0f32]].view()).unwrap_err();
-        assert!(matches!(err, QuantizeError::DimensionMismatch { expected: 2, got: 1 }), "{err}");
-        let err = pca.transform(array![[1.0f32, 0.0], [0.0, f32::NAN]].view()).unwrap_err();
-        assert!(matches!(err, QuantizeError::NonFinite { row: 1, column: 1, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                QuantizeError::DimensionMismatch {
+                    expected: 2,
+                    got: 1
+                }
+            ),
+            "{err}"
+        );
+        let err = pca
+            .transform(array![[1.0f32, 0.0], [0.0, f32::NAN]].view())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                QuantizeError::NonFinite {
+                    row: 1,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn single_row_has_zero_variance() {
         let pca = Pca::fit(array![[1.0f32, 2.0, 3.0]].view(), 2).unwrap();
         assert!(pca.explained_variance().iter().all(|&v| v == 0.0));
-        assert_eq!(pca.explained_variance_ratio(), Array1::zeros(2));
+        assert_eq!(pca.explained_variance_ratio(), Array1::<f64>::zeros(2));
     }
 }

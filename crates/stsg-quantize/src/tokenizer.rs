@@ -134,7 +134,11 @@ impl Tokenizer {
         let mut total_variance = None;
         if let Some(pca) = &self.pca {
             writer
-                .add_f32("pca_mean", &[pca.n_features()], pca.mean().as_slice().unwrap_or(&[]))
+                .add_f32(
+                    "pca_mean",
+                    &[pca.n_features()],
+                    pca.mean().as_slice().unwrap_or(&[]),
+                )
                 .add_f32(
                     "pca_components",
                     &[pca.n_components(), pca.n_features()],
@@ -180,8 +184,8 @@ impl Tokenizer {
             .map_err(|e| invalid(format!("metadata field params is unreadable: {e}")))?;
 
         let centroids = artifact.f32_array2("centroids")?;
-        let codebook = Codebook::new(centroids)
-            .map_err(|e| invalid(format!("array \"centroids\": {e}")))?;
+        let codebook =
+            Codebook::new(centroids).map_err(|e| invalid(format!("array \"centroids\": {e}")))?;
 
         let pca = if artifact.has_array("pca_components") {
             let components = artifact.f32_array2("pca_components")?;
@@ -337,17 +341,32 @@ mod tests {
     fn l2_normalisation_gives_unit_rows() {
         let mut x = array![[3.0f32, 4.0], [0.0, 0.0], [1e-3, 0.0]];
         l2_normalize_rows(&mut x);
-        assert!((x[[0, 0]] - 0.6).abs() < 1e-6 && (x[[0, 1]] - 0.8).abs() < 1e-6, "{x}");
+        assert!(
+            (x[[0, 0]] - 0.6).abs() < 1e-6 && (x[[0, 1]] - 0.8).abs() < 1e-6,
+            "{x}"
+        );
         assert_eq!(x.row(1).to_vec(), vec![0.0, 0.0]);
         assert!((x[[2, 0]] - 1.0).abs() < 1e-4, "{x}");
     }
 
     #[test]
     fn pca_output_must_match_codebook() {
-        let pca = Pca::fit(array![[0.0f32, 1.0, 2.0], [1.0, 0.0, 2.0], [2.0, 2.0, 0.0]].view(), 2)
-            .unwrap();
+        let pca = Pca::fit(
+            array![[0.0f32, 1.0, 2.0], [1.0, 0.0, 2.0], [2.0, 2.0, 0.0]].view(),
+            2,
+        )
+        .unwrap();
         let codebook = Codebook::new(array![[0.0f32, 0.0, 0.0]]).unwrap();
         let err = Tokenizer::new(Some(pca), false, codebook).unwrap_err();
-        assert!(matches!(err, QuantizeError::DimensionMismatch { expected: 3, got: 2 }), "{err}");
+        assert!(
+            matches!(
+                err,
+                QuantizeError::DimensionMismatch {
+                    expected: 3,
+                    got: 2
+                }
+            ),
+            "{err}"
+        );
     }
 }

@@ -14,12 +14,16 @@ use stsg_quantize::{
 };
 
 fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
 }
 
 fn frames(n: usize, dim: usize, seed: u64) -> Array2<f32> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let centres: Vec<f32> = (0..16 * dim).map(|_| rng.random_range(-20.0..20.0)).collect();
+    let centres: Vec<f32> = (0..16 * dim)
+        .map(|_| rng.random_range(-20.0..20.0))
+        .collect();
     Array2::from_shape_fn((n, dim), |(i, f)| {
         centres[(i % 16) * dim + f] + rng.random_range(-2.0f32..2.0)
     })
@@ -56,7 +60,10 @@ fn pca_matches_numpy_svd_up_to_sign() {
     let pca = Pca::fit(data.view(), n_components).unwrap();
 
     for (f, (&got, &want)) in pca.mean().iter().zip(&mean).enumerate() {
-        assert!((f64::from(got) - want).abs() < 1e-5, "mean {f}: {got} vs {want}");
+        assert!(
+            (f64::from(got) - want).abs() < 1e-5,
+            "mean {f}: {got} vs {want}"
+        );
     }
     for c in 0..n_components {
         let got = pca.components().row(c);
@@ -71,9 +78,17 @@ fn pca_matches_numpy_svd_up_to_sign() {
             );
         }
         let v = pca.explained_variance()[c];
-        assert!((v - variance[c]).abs() < 1e-9 * variance[c].max(1.0), "variance {c}: {v} vs {}", variance[c]);
+        assert!(
+            (v - variance[c]).abs() < 1e-9 * variance[c].max(1.0),
+            "variance {c}: {v} vs {}",
+            variance[c]
+        );
         let r = pca.explained_variance_ratio()[c];
-        assert!((r - ratio[c]).abs() < 1e-9, "ratio {c}: {r} vs {}", ratio[c]);
+        assert!(
+            (r - ratio[c]).abs() < 1e-9,
+            "ratio {c}: {r} vs {}",
+            ratio[c]
+        );
     }
 }
 
@@ -86,20 +101,28 @@ fn save_load_round_trip_is_bit_exact() {
     let loaded = Tokenizer::load(&path).unwrap();
 
     let bits = |a: ArrayView2<'_, f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(loaded.codebook().centroids()), bits(tokenizer.codebook().centroids()));
+    assert_eq!(
+        bits(loaded.codebook().centroids()),
+        bits(tokenizer.codebook().centroids())
+    );
     let (a, b) = (loaded.pca().unwrap(), tokenizer.pca().unwrap());
     assert_eq!(bits(a.components().view()), bits(b.components().view()));
     assert_eq!(a.mean(), b.mean());
     assert_eq!(a.explained_variance(), b.explained_variance());
     assert_eq!(loaded.params(), tokenizer.params());
     assert_eq!(loaded, tokenizer);
-    assert_eq!(loaded.quantize(data.view()).unwrap(), tokenizer.quantize(data.view()).unwrap());
+    assert_eq!(
+        loaded.quantize(data.view()).unwrap(),
+        tokenizer.quantize(data.view()).unwrap()
+    );
 }
 
 #[test]
 fn round_trip_without_pca() {
     let data = frames(300, 5, 2);
-    let params = TokenizerParams::new(KMeansParams::new(8).n_iter(3)).check().unwrap();
+    let params = TokenizerParams::new(KMeansParams::new(8).n_iter(3))
+        .check()
+        .unwrap();
     let tokenizer = params.fit(data.view()).unwrap();
     assert!(tokenizer.pca().is_none());
     let dir = tempfile::tempdir().unwrap();
@@ -119,7 +142,10 @@ fn truncated_file_is_an_error() {
         std::fs::write(&path, &bytes[..cut]).unwrap();
         let err = Tokenizer::load(&path).unwrap_err();
         assert!(
-            matches!(err, QuantizeError::Artifact(CoreError::InvalidArtifact { .. })),
+            matches!(
+                err,
+                QuantizeError::Artifact(CoreError::InvalidArtifact { .. })
+            ),
             "cut at {cut}: {err}"
         );
         assert!(err.to_string().contains("t.stsg"), "{err}");
@@ -138,7 +164,10 @@ fn corrupted_file_is_an_error() {
         bad[at] ^= 0x01;
         std::fs::write(&path, &bad).unwrap();
         let err = Tokenizer::load(&path).unwrap_err();
-        assert!(matches!(err, QuantizeError::Artifact(_)), "flip at {at}: {err}");
+        assert!(
+            matches!(err, QuantizeError::Artifact(_)),
+            "flip at {at}: {err}"
+        );
     }
 }
 
@@ -151,11 +180,17 @@ fn wrong_kind_and_missing_file_are_errors() {
     w.write(&path).unwrap();
     let err = Tokenizer::load(&path).unwrap_err();
     assert!(
-        matches!(err, QuantizeError::Artifact(CoreError::WrongArtifactKind { .. })),
+        matches!(
+            err,
+            QuantizeError::Artifact(CoreError::WrongArtifactKind { .. })
+        ),
         "{err}"
     );
     let err = Tokenizer::load(&dir.path().join("missing.stsg")).unwrap_err();
-    assert!(matches!(err, QuantizeError::Artifact(CoreError::Io { .. })), "{err}");
+    assert!(
+        matches!(err, QuantizeError::Artifact(CoreError::Io { .. })),
+        "{err}"
+    );
 }
 
 #[test]
@@ -189,7 +224,13 @@ fn dimension_mismatch_at_quantize_is_an_error() {
     let wrong = Array2::<f32>::zeros((3, 8));
     let err = tokenizer.quantize(wrong.view()).unwrap_err();
     assert!(
-        matches!(err, QuantizeError::DimensionMismatch { expected: 24, got: 8 }),
+        matches!(
+            err,
+            QuantizeError::DimensionMismatch {
+                expected: 24,
+                got: 8
+            }
+        ),
         "{err}"
     );
 }
@@ -199,12 +240,25 @@ fn nan_row_is_an_error_naming_the_row() {
     let (tokenizer, mut data) = v2_like_tokenizer();
     data[[1234, 5]] = f32::NAN;
     let err = tokenizer.quantize(data.view()).unwrap_err();
-    assert!(matches!(err, QuantizeError::NonFinite { row: 1234, column: 5, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            QuantizeError::NonFinite {
+                row: 1234,
+                column: 5,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("row 1234"), "{err}");
     data[[1234, 5]] = 0.0;
     data[[7, 0]] = f32::NEG_INFINITY;
     let err = tokenizer.quantize(data.view()).unwrap_err();
-    assert!(matches!(err, QuantizeError::NonFinite { row: 7, .. }), "{err}");
+    assert!(
+        matches!(err, QuantizeError::NonFinite { row: 7, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -216,7 +270,10 @@ fn nan_training_frame_is_an_error() {
         .check()
         .unwrap();
     let err = params.fit(data.view()).unwrap_err();
-    assert!(matches!(err, QuantizeError::NonFinite { row: 150, .. }), "{err}");
+    assert!(
+        matches!(err, QuantizeError::NonFinite { row: 150, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -224,7 +281,16 @@ fn k_above_frame_count_is_an_error() {
     let data = frames(30, 4, 4);
     let params = TokenizerParams::new(KMeansParams::new(31)).check().unwrap();
     let err = params.fit(data.view()).unwrap_err();
-    assert!(matches!(err, QuantizeError::TooFewPoints { k: 31, n_points: 30 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            QuantizeError::TooFewPoints {
+                k: 31,
+                n_points: 30
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -236,7 +302,13 @@ fn too_many_pca_components_is_an_error() {
         .unwrap();
     let err = params.fit(data.view()).unwrap_err();
     assert!(
-        matches!(err, QuantizeError::TooManyComponents { components: 5, features: 4 }),
+        matches!(
+            err,
+            QuantizeError::TooManyComponents {
+                components: 5,
+                features: 4
+            }
+        ),
         "{err}"
     );
 }
@@ -261,19 +333,34 @@ fn tokens_are_nearest_centroids_after_transform() {
     let (tokenizer, data) = v2_like_tokenizer();
     let x = tokenizer.transform(data.view()).unwrap();
     let norms: Vec<f32> = x.rows().into_iter().map(|r| r.dot(&r).sqrt()).collect();
-    assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-5), "rows are not unit length");
+    assert!(
+        norms.iter().all(|n| (n - 1.0).abs() < 1e-5),
+        "rows are not unit length"
+    );
     let result = tokenizer.quantize_with_distances(data.view()).unwrap();
     let c = tokenizer.codebook().centroids();
     for (i, row) in x.rows().into_iter().enumerate() {
         let exact: Vec<f64> = c
             .rows()
             .into_iter()
-            .map(|cr| row.iter().zip(cr).map(|(a, b)| f64::from(a - b).powi(2)).sum())
+            .map(|cr| {
+                row.iter()
+                    .zip(cr)
+                    .map(|(a, b)| f64::from(a - b).powi(2))
+                    .sum()
+            })
             .collect();
         let best = exact.iter().cloned().fold(f64::INFINITY, f64::min);
         let got = exact[result.tokens[i] as usize];
-        assert!(got - best <= 1e-6, "row {i}: token {} at {got}, best {best}", result.tokens[i]);
-        assert!((f64::from(result.distances[i]) - got).abs() < 1e-5, "row {i} distance");
+        assert!(
+            got - best <= 1e-6,
+            "row {i}: token {} at {got}, best {best}",
+            result.tokens[i]
+        );
+        assert!(
+            (f64::from(result.distances[i]) - got).abs() < 1e-5,
+            "row {i} distance"
+        );
     }
 }
 
