@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use ndarray::{Array2, Zip};
 
 use super::objective::{LinePoint, Objective};
+use super::precondition::Preconditioner;
 
 /// Correction pairs kept (scipy's `maxcor` default).
 const MEMORY: usize = 10;
@@ -43,6 +44,7 @@ fn max_abs(a: &Array2<f64>) -> f64 {
 /// most `tol` or after `max_iter` steps.
 pub(crate) fn minimize(
     objective: &Objective<'_>,
+    preconditioner: Option<&Preconditioner>,
     mut theta: Array2<f64>,
     max_iter: usize,
     tol: f64,
@@ -68,15 +70,15 @@ pub(crate) fn minimize(
             converged = true;
             break;
         }
-        let mut direction = two_loop(&grad, &pairs);
+        let mut direction = two_loop(&grad, &pairs, preconditioner);
         let mut slope = dot(&grad, &direction);
         if slope.is_nan() || slope >= 0.0 {
             log::debug!("head: l-bfgs direction is not a descent direction; resetting memory");
             pairs.clear();
-            direction = grad.mapv(|g| -g);
+            direction = two_loop(&grad, &pairs, preconditioner);
             slope = dot(&grad, &direction);
         }
-        let first_trial = if pairs.is_empty() {
+        let first_trial = if pairs.is_empty() && preconditioner.is_none() {
             (1.0 / max_abs(&direction)).min(1.0)
         } else {
             1.0
@@ -137,8 +139,13 @@ pub(crate) fn minimize(
     }
 }
 
-/// Returns `-H g` for the inverse-Hessian estimate `H` of the stored pairs.
-fn two_loop(grad: &Array2<f64>, pairs: &VecDeque<(Array2<f64>, Array2<f64>, f64)>) -> Array2<f64> {
+/// Returns `-H g` for the inverse-Hessian estimate `H` of the stored pairs, starting from the
+/// preconditioner (or the identity) scaled by the latest pair's curvature.
+fn two_loop(
+    grad: &Array2<f64>,
+    pairs: &VecDeque<(Array2<f64>, Array2<f64>, f64)>,
+    preconditioner: Option<&Preconditioner>,
+) -> Array2<f64> {
     let mut q = grad.clone();
     let mut alphas = Vec::with_capacity(pairs.len());
     for (s, y, rho) in pairs.iter().rev() {
@@ -146,8 +153,14 @@ fn two_loop(grad: &Array2<f64>, pairs: &VecDeque<(Array2<f64>, Array2<f64>, f64)
         q.scaled_add(-a, y);
         alphas.push(a);
     }
-    if let Some((s, y, _)) = pairs.back() {
-        q *= dot(s, y) / dot(y, y);
+    match (pairs.back(), preconditioner) {
+        (Some((s, y, _)), Some(p)) => {
+            let gamma = dot(s, y) / dot(y, &p.apply(y));
+            q = p.apply(&q) * gamma;
+        }
+        (Some((s, y, _)), None) => q *= dot(s, y) / dot(y, y),
+        (None, Some(p)) => q = p.apply(&q),
+        (None, None) => {}
     }
     for ((s, y, rho), a) in pairs.iter().zip(alphas.iter().rev()) {
         let b = rho * dot(y, &q);

@@ -5,12 +5,14 @@
 
 mod lbfgs;
 mod objective;
+mod precondition;
 
 use ndarray::parallel::prelude::*;
 use ndarray::{Array2, ArrayView2, Axis, Zip};
 use stsg_core::{Fit, HeadDataset};
 
 use self::objective::{Loss, Objective};
+use self::precondition::Preconditioner;
 use crate::linalg::{check_finite, with_pool};
 use crate::{
     ClassStatus, ClassWeight, HeadError, HeadKind, HeadValidParams, LinearHead, Standardization,
@@ -151,6 +153,8 @@ struct Classes {
     loss: Loss,
     /// Starting bias of each trained class: the optimum when all weights are zero.
     initial_bias: Vec<f64>,
+    /// Second derivative of the mean loss in the bias of each trained class at the start.
+    curvature: Vec<f64>,
 }
 
 fn sigmoid_classes(targets: ArrayView2<'_, f32>, weighting: ClassWeight) -> Classes {
@@ -191,7 +195,17 @@ fn sigmoid_classes(targets: ArrayView2<'_, f32>, weighting: ClassWeight) -> Clas
         .zip(pos_weight.iter().zip(&neg_weight))
         .map(|(&k, (wp, wn))| (wp * positive[k]).ln() - (wn * negative[k]).ln())
         .collect();
+    let curvature = trained
+        .iter()
+        .zip(pos_weight.iter().zip(&neg_weight))
+        .map(|(&k, (wp, wn))| {
+            let (a, b) = (wp * positive[k], wn * negative[k]);
+            let prior = a / (a + b);
+            prior * (1.0 - prior) * (a + b) / n
+        })
+        .collect();
     Classes {
+        curvature,
         loss: Loss::Sigmoid {
             targets: targets.select(Axis(1), &trained),
             pos_weight,
@@ -255,7 +269,21 @@ fn softmax_classes(
         .zip(&class_weight)
         .map(|(&k, w)| (w * mass[k]).ln())
         .collect();
+    let weighted_mass: Vec<f64> = trained
+        .iter()
+        .zip(&class_weight)
+        .map(|(&k, w)| w * mass[k])
+        .collect();
+    let total: f64 = weighted_mass.iter().sum();
+    let curvature = weighted_mass
+        .iter()
+        .map(|m| {
+            let prior = m / total;
+            prior * (1.0 - prior) * total / n
+        })
+        .collect();
     Ok(Classes {
+        curvature,
         loss: Loss::Softmax {
             targets: normalized,
             row_weight,
@@ -314,7 +342,14 @@ fn fit_head(params: &HeadValidParams, data: HeadDataset<'_>) -> Result<LinearHea
         "head: fitting {:?} head, {n} rows x {d} features, {c} of {n_classes} classes",
         params.kind()
     );
-    let outcome = lbfgs::minimize(&objective, theta, params.max_iter(), params.tol());
+    let preconditioner = Preconditioner::new(x.view(), classes.curvature, params.l2());
+    let outcome = lbfgs::minimize(
+        &objective,
+        preconditioner.as_ref(),
+        theta,
+        params.max_iter(),
+        params.tol(),
+    );
     if !outcome.converged {
         log::warn!(
             "head: stopped after {} iterations with max |gradient| {:.3e} > tol {:.1e}; raise max_iter or l2",
