@@ -5,6 +5,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
+mod decode;
+mod embed;
+mod eval;
+mod features;
+mod infer;
+mod pipeline;
+mod train;
+mod ui;
+
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "stsg tasks: decode, features, train, infer, pipeline, bench")]
 struct Cli {
@@ -14,11 +24,35 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Decode audio files to mono and print one JSON line per file (rate, length, peak, RMS).
+    Decode(decode::DecodeArgs),
+    /// Write the frame features (v1 or v2 preset) of an audio file as a float32 .npy array.
+    Features(features::FeaturesArgs),
+    /// Train every stage on a BirdCLEF-layout folder and save a model bundle.
+    Train(train::TrainArgs),
+    /// Score audio files in 5 s windows with a model bundle and write a submission CSV.
+    Infer(infer::InferArgs),
+    /// Compute the BirdCLEF macro ROC-AUC of a submission against a solution file.
+    Eval(eval::EvalArgs),
+    /// Write the 5 s window embeddings of audio files as .npy plus a CSV index.
+    Embed(embed::EmbedArgs),
+    /// Train, infer and evaluate in one run (on synthetic data without --data).
+    Pipeline(pipeline::PipelineArgs),
+    /// Run every stage's criterion benches and an end-to-end throughput run.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Decode(args) => decode::run(&args),
+        Command::Features(args) => features::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Infer(args) => infer::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Embed(args) => embed::run(&args),
+        Command::Pipeline(args) => pipeline::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(code) => code,
