@@ -25,7 +25,7 @@
 //! valid CRC, so the frame count equals the encoder's input. Symphonia ignores a LAME tag whose
 //! CRC does not match (for example after a cut by stream copy) and then keeps 576 + 529 leading
 //! delay frames. AAC is not gapless in Symphonia 0.6.1: an M4A keeps the 1024 priming frames
-//! that its edit list marks.
+//! at its start, which FFmpeg drops.
 //!
 //! Damaged input (see [`AudioError`]) is handled as follows:
 //! - a packet the codec rejects is skipped with a `log::warn!` and counted in

@@ -261,8 +261,8 @@ mod aac {
         let decoded = decode_file_channels(&testdata("aac_44k1_stereo.m4a")).expect("decode");
         assert_eq!(decoded.sample_rate, 44_100);
         assert_eq!(decoded.channels.len(), 2);
-        // FFmpeg drops the 1024 priming frames that the MP4 edit list marks; Symphonia 0.6.1
-        // does not read edit lists for AAC and keeps them.
+        // FFmpeg drops the 1024 priming frames at the start. Symphonia 0.6.1 lists no gapless
+        // support for ISO/MP4 in its format table and keeps them.
         assert_eq!(decoded.channels[0].len(), ffmpeg_frames + 1024);
         let peak = peak(&decoded.channels);
         assert!(
