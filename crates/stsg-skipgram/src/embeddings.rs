@@ -42,14 +42,14 @@ impl Embeddings {
                 vectors.nrows()
             )));
         }
-        if let Some(counts) = &counts {
-            if counts.len() != tokens.len() {
-                return Err(invalid(format!(
-                    "{} counts for {} token ids",
-                    counts.len(),
-                    tokens.len()
-                )));
-            }
+        if let Some(counts) = &counts
+            && counts.len() != tokens.len()
+        {
+            return Err(invalid(format!(
+                "{} counts for {} token ids",
+                counts.len(),
+                tokens.len()
+            )));
         }
         let mut rows = vec![NO_ROW; n_tokens];
         for (row, &token) in tokens.iter().enumerate() {
@@ -141,6 +141,7 @@ impl TokenEmbeddings for Embeddings {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use ndarray::array;
 

@@ -283,6 +283,7 @@ impl WeightStore for LockedWeights<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 

@@ -108,6 +108,7 @@ impl<'a> Fit<TokenCorpus<'a>> for SkipGramValidParams {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 

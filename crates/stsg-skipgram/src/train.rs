@@ -471,6 +471,7 @@ impl<'c> Reporter<'c> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 

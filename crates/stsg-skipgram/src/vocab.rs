@@ -108,6 +108,7 @@ pub(crate) fn draw_row(cum_table: &[u32], draw: u32) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 

@@ -1,5 +1,7 @@
 //! Training behaviour and file round trips of stsg-skipgram.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
