@@ -177,7 +177,7 @@ pub(crate) fn train(
         let reporter = Reporter::new(epoch, params.epochs(), tokens_per_epoch, callback);
         let next_job = AtomicUsize::new(0);
         let make_trainer =
-            |_| PairTrainer::new(dim, params.negative(), &negatives, &sigmoid, Lcg::new(0));
+            || PairTrainer::new(dim, params.negative(), &negatives, &sigmoid, Lcg::new(0));
         match &shared {
             None => {
                 let mut weights = PlainWeights {
@@ -188,7 +188,7 @@ pub(crate) fn train(
                 run_jobs(
                     &plan,
                     &mut weights,
-                    &mut make_trainer(()),
+                    &mut make_trainer(),
                     &next_job,
                     &reporter,
                 );
@@ -203,7 +203,7 @@ pub(crate) fn train(
                         run_jobs(
                             &plan,
                             &mut weights,
-                            &mut make_trainer(()),
+                            &mut make_trainer(),
                             &next_job,
                             &reporter,
                         );
