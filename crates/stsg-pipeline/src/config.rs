@@ -174,7 +174,6 @@ impl Corpus {
 
 /// `[data]`: which recordings feed which stage, and how labels become targets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct DataConfig {
     /// Recordings whose frames fit the tokenizer. Default `both`.
     pub tokenizer_corpus: Corpus,
@@ -211,7 +210,6 @@ impl Default for DataConfig {
 
 /// `[run]`: resources and seeds of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RunConfig {
     /// Seed of the pipeline's own sampling (tokenizer frame subsample). The stages have their
     /// own seeds in their sections. Default 0.
@@ -250,7 +248,6 @@ impl Default for RunConfig {
 
 /// A complete configuration: every value of every stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct PipelineConfig {
     /// The preset this configuration starts from.
     pub preset: Preset,
@@ -473,7 +470,7 @@ impl ConfigSpec {
         let base_config = base.config();
         let mut merged = toml::Table::try_from(&base_config)
             .map_err(|e| ConfigError::Parse(format!("preset {}: {e}", base.name())))?;
-        merge(&mut merged, &self.overrides);
+        merge(&mut merged, &self.overrides, 0);
         let config: PipelineConfig = toml::Value::Table(merged)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse(e.message().to_string()))?;
@@ -515,15 +512,16 @@ impl ConfigSpec {
     }
 }
 
-/// Merges `overrides` into `base`: tables merge key by key, except that a table whose `kind`
-/// differs from the base table's replaces it (a different enum variant).
-fn merge(base: &mut toml::Table, overrides: &toml::Table) {
+/// Merges `overrides` into `base`: tables merge key by key, except that a table below a
+/// section whose `kind` differs from the base table's replaces it, because there `kind` is the
+/// tag of an enum variant (such as `[mel.output]`) and the old variant's fields do not apply.
+fn merge(base: &mut toml::Table, overrides: &toml::Table, depth: usize) {
     for (key, value) in overrides {
         match (base.get_mut(key), value) {
             (Some(toml::Value::Table(b)), toml::Value::Table(o))
-                if o.get("kind").is_none() || o.get("kind") == b.get("kind") =>
+                if depth == 0 || o.get("kind").is_none() || o.get("kind") == b.get("kind") =>
             {
-                merge(b, o);
+                merge(b, o, depth + 1);
             }
             _ => {
                 base.insert(key.clone(), value.clone());

@@ -323,37 +323,9 @@ fn class_aucs(truth: &Array2<f32>, scores: &Array2<f32>) -> Vec<Option<f64>> {
         .map(|(t, s)| {
             let y: Vec<bool> = t.iter().map(|&v| v > 0.5).collect();
             let s: Vec<f32> = s.to_vec();
-            roc_auc(&y, &s)
+            stsg_head::metrics::roc_auc(&y, &s)
         })
         .collect()
-}
-
-// TODO: replace with `stsg_head::metrics::roc_auc` once stsg-head exposes it.
-fn roc_auc(y: &[bool], s: &[f32]) -> Option<f64> {
-    let n_pos = y.iter().filter(|&&v| v).count();
-    let n_neg = y.len() - n_pos;
-    if n_pos == 0 || n_neg == 0 {
-        return None;
-    }
-    let mut order: Vec<usize> = (0..s.len()).collect();
-    order.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
-    let mut rank_sum = 0.0;
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && s[order[j + 1]] == s[order[i]] {
-            j += 1;
-        }
-        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &order[i..=j] {
-            if y[k] {
-                rank_sum += avg_rank;
-            }
-        }
-        i = j + 1;
-    }
-    let (p, n) = (n_pos as f64, n_neg as f64);
-    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n))
 }
 
 #[cfg(test)]

@@ -1,0 +1,75 @@
+//! `cargo xtask infer --model BUNDLE --audio DIR_OR_FILES --out submission.csv`: score audio
+//! files in 5 s windows and write a submission.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use stsg_pipeline::{Model, SkipLog, expand_audio_paths, with_threads};
+
+use crate::ui::{self, Bars};
+
+/// Arguments of `cargo xtask infer`.
+#[derive(Args)]
+pub struct InferArgs {
+    /// Model bundle folder written by `cargo xtask train` or `pipeline`.
+    #[arg(long, value_name = "BUNDLE")]
+    model: PathBuf,
+    /// Audio files, or folders whose audio files are all scored (not recursive).
+    #[arg(long, value_name = "DIR_OR_FILES", num_args = 1.., required = true)]
+    audio: Vec<PathBuf>,
+    /// Submission CSV to write: `row_id` = `<file stem>_<end second>`, one column per class.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// `sample_submission.csv` whose row order the output follows; its rows without a scored
+    /// file get each class's mean score.
+    #[arg(long, value_name = "FILE")]
+    sample_submission: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// Scores every file and writes the submission.
+pub fn run(args: &InferArgs) -> anyhow::Result<ExitCode> {
+    let bars = Bars::new();
+    ui::init_logging(&bars);
+    let model = Model::load(&args.model)?;
+    let files = expand_audio_paths(&args.audio)?;
+    anyhow::ensure!(
+        !files.is_empty(),
+        "no audio files found in {:?}",
+        args.audio
+    );
+    let skips = SkipLog::default();
+    let inference = with_threads(args.threads, || model.infer(&files, &bars, &skips))??;
+    let mut submission = inference.submission.clone();
+    if let Some(sample) = &args.sample_submission {
+        let fill = submission
+            .scores
+            .mean_axis(ndarray::Axis(0))
+            .unwrap_or_else(|| ndarray::Array1::zeros(submission.labels.len()));
+        let (filled, appended) = submission.order_like(sample, fill.view())?;
+        if filled + appended > 0 {
+            println!("  sample order:      {filled} rows filled, {appended} rows appended");
+        }
+    }
+    submission.write_csv(&args.out)?;
+
+    let skipped = skips.to_vec();
+    println!("inference finished in {:.2} s", inference.seconds);
+    println!("  files processed:   {}", inference.files.len());
+    ui::print_skipped(&skipped);
+    println!("  audio scored:      {:.1} min", inference.audio_seconds / 60.0);
+    println!(
+        "  speed:             {:.0}x real time on {} threads",
+        inference.realtime_factor(),
+        args.threads.map_or_else(|| "all".to_string(), |n| n.to_string())
+    );
+    println!("  submission:        {} ({} rows)", args.out.display(), submission.len());
+    Ok(if skipped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}

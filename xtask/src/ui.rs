@@ -1,0 +1,170 @@
+//! What the pipeline commands share: logging, progress bars, configuration flags and the
+//! closing summary.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use stsg_pipeline::{ConfigSpec, Preset, SkippedFile};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Configuration flags of `train` and `pipeline`.
+#[derive(Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// TOML configuration file: `preset = "..."` plus override tables (see the stsg-pipeline
+    /// `config` module docs).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Preset to start from: auto, paper-v1, paper-v2 or small-data (overrides the file's).
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Override one value, as a dotted key and a TOML value, e.g. `--set skipgram.epochs=10`.
+    /// Repeatable; applied after the file.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl ConfigArgs {
+    /// The configuration the flags describe.
+    pub fn spec(&self) -> anyhow::Result<ConfigSpec> {
+        let mut spec = match &self.config {
+            Some(path) => ConfigSpec::from_file(path)?,
+            None => ConfigSpec::new(Preset::Auto),
+        };
+        if let Some(name) = &self.preset {
+            spec.preset = Preset::from_name(name)?;
+        }
+        for item in &self.overrides {
+            let (key, value) = item
+                .split_once('=')
+                .with_context(|| format!("--set {item:?}: expected KEY=VALUE"))?;
+            spec.set(key.trim(), parse_value(value.trim()))?;
+        }
+        if let Some(n) = self.threads {
+            spec.set("run.n_threads", toml::Value::Integer(n as i64))?;
+        }
+        Ok(spec)
+    }
+}
+
+/// A TOML value from the command line; text that is not valid TOML is taken as a string, so
+/// `--set data.tokenizer_corpus=soundscapes` needs no quotes.
+fn parse_value(text: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {text}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
+/// Progress bars for the pipeline stages, drawn on stderr when it is a terminal.
+#[derive(Clone)]
+pub struct Bars {
+    multi: MultiProgress,
+}
+
+impl Bars {
+    /// Bars on stderr; hidden when stderr is not a terminal.
+    pub fn new() -> Self {
+        Self {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+        }
+    }
+}
+
+struct Bar(ProgressBar);
+
+impl stsg_pipeline::Progress for Bars {
+    fn start(&self, stage: &str, total: u64, unit: &str) -> Box<dyn stsg_pipeline::ProgressBar> {
+        let bar = self.multi.add(ProgressBar::new(total));
+        let template = format!(
+            "{{prefix:>18}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{elapsed}} {{msg}}"
+        );
+        bar.set_style(
+            ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(stage.to_string());
+        Box::new(Bar(bar))
+    }
+}
+
+impl stsg_pipeline::ProgressBar for Bar {
+    fn inc(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn set_position(&self, pos: u64) {
+        self.0.set_position(pos);
+    }
+    fn set_message(&self, message: String) {
+        self.0.set_message(message);
+    }
+    fn finish(&self) {
+        self.0.finish();
+    }
+}
+
+/// Writes log lines above the progress bars instead of through them.
+#[derive(Clone)]
+struct SuspendingStderr(MultiProgress);
+
+impl Write for SuspendingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.suspend(|| std::io::stderr().write_all(buf))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> MakeWriter<'a> for SuspendingStderr {
+    type Writer = SuspendingStderr;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Installs the tracing subscriber: level from `RUST_LOG` (default `info`), records of the
+/// libraries' `log` calls included, lines written above the progress bars of `bars`.
+pub fn init_logging(bars: &Bars) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // `try_init` also routes `log` records into tracing (tracing-subscriber's `tracing-log`
+    // feature). A second call in one process fails harmlessly.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(SuspendingStderr(bars.multi.clone()))
+        .try_init();
+}
+
+/// Prints the skipped files grouped with their reasons.
+pub fn print_skipped(skipped: &[SkippedFile]) {
+    if skipped.is_empty() {
+        println!("  files skipped:     none");
+        return;
+    }
+    println!("  files skipped:     {}", skipped.len());
+    for file in skipped {
+        println!("    - [{}] {}: {}", file.stage, file.path.display(), file.reason);
+    }
+}
+
+/// Prints `name: seconds` rows.
+pub fn print_times(times: &[(String, f64)]) {
+    println!("  time per stage:");
+    for (name, seconds) in times {
+        println!("    {name:<16} {seconds:>9.2} s");
+    }
+}
+
+/// Formats an optional score.
+pub fn score(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.4}"))
+}
