@@ -1,7 +1,8 @@
 //! Times one training run at the size of BirdCLEF 2025 `train_audio` with the v2 preset:
 //! 190 000 windows x 1024 features x 206 classes, synthetic data, default params.
 //!
-//! Run with `cargo run --release -p stsg-head --example train_speed [rows features classes]`.
+//! Run with `cargo run --release -p stsg-head --example train_speed [rows features classes
+//! [max_iter]]`; without arguments it uses the size above and the default `max_iter` of 100.
 //! The data: each window has a primary class drawn with Zipf-like frequencies (so some classes
 //! are rare), a secondary class with probability 0.1, and features made of the class centres,
 //! correlated noise of rank 16 and independent noise.
@@ -66,10 +67,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .skip(1)
         .map(|a| a.parse())
         .collect::<Result<_, _>>()?;
-    let (n, d, c) = match args[..] {
-        [n, d, c] => (n, d, c),
-        [] => (190_000, 1024, 206),
-        _ => return Err("usage: train_speed [rows features classes]".into()),
+    let (n, d, c, max_iter) = match args[..] {
+        [n, d, c, max_iter] => (n, d, c, max_iter),
+        [n, d, c] => (n, d, c, 100),
+        [] => (190_000, 1024, 206, 100),
+        _ => return Err("usage: train_speed [rows features classes [max_iter]]".into()),
     };
     println!("threads: {}", rayon::current_num_threads());
 
@@ -81,7 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let labels = LabelSet::new((0..c).map(|k| format!("species{k:03}")))?;
-    let params = HeadParams::new();
+    let params = HeadParams::new().max_iter(max_iter);
     println!("params: {params:?}");
     let start = Instant::now();
     let head = params.check()?.fit(HeadDataset {
