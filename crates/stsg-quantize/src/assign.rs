@@ -50,7 +50,7 @@ pub(crate) fn assign_rows(
     points: &[f32],
     centroids: CentroidsRef<'_>,
     labels: &mut [u32],
-    mut distances: Option<&mut [f32]>,
+    distances: Option<&mut [f32]>,
 ) {
     let dim = centroids.dim;
     debug_assert_eq!(points.len(), labels.len() * dim);
@@ -59,7 +59,7 @@ pub(crate) fn assign_rows(
         return;
     }
     let mut scratch = vec![0f32; n];
-    let dist_out: &mut [f32] = match distances.as_deref_mut() {
+    let dist_out: &mut [f32] = match distances {
         Some(d) => d,
         None => &mut scratch,
     };
@@ -161,6 +161,7 @@ pub(crate) fn assign_brute_force(points: &[f32], centroids: &[f32], dim: usize) 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;

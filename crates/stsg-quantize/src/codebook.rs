@@ -150,6 +150,7 @@ impl Quantizer for Codebook {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use ndarray::array;
 

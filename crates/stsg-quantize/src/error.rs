@@ -58,19 +58,19 @@ pub enum QuantizeError {
         "quantize: {what} is empty ({rows} rows x {cols} columns); pass at least one row and one column"
     )]
     EmptyInput {
-        /// Which input, for example "training frames".
+        /// Name of the input, for example "training frames".
         what: &'static str,
         /// Rows of the input.
         rows: usize,
         /// Columns of the input.
         cols: usize,
     },
-    /// A row holds NaN or an infinite value.
+    /// A row contains NaN or an infinite value.
     #[error(
         "quantize: row {row} of the {what} has a non-finite value ({value}) in column {column}; remove or repair that frame"
     )]
     NonFinite {
-        /// Which input, for example "frames".
+        /// Name of the input, for example "frames".
         what: &'static str,
         /// Row index in the input.
         row: usize,
@@ -124,7 +124,7 @@ pub enum QuantizeError {
     InvalidModel {
         /// The tokenizer file.
         path: PathBuf,
-        /// What is inconsistent.
+        /// Description of the inconsistency.
         reason: String,
     },
     /// Reading or writing the artifact failed, or the file is truncated, corrupted or of

@@ -331,10 +331,10 @@ fn update_centroids(
     counts
 }
 
-/// Gives every empty cluster half of a large cluster, as faiss does: a cluster is drawn with
-/// probability proportional to its size minus one, its centroid is copied and the two copies
-/// are pushed apart by a relative `SPLIT_EPS` in alternating directions. Returns the number of
-/// clusters repaired.
+/// Gives every empty cluster half of a large cluster, in the manner of faiss's `split_clusters`.
+/// A donor cluster is drawn with probability proportional to its size minus one. Its centroid
+/// is copied, and the two copies are pushed apart by a relative `SPLIT_EPS` in alternating
+/// directions. Returns the number of clusters repaired.
 fn split_empty_clusters(
     centroids: &mut [f32],
     dim: usize,
@@ -381,6 +381,7 @@ fn split_empty_clusters(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use ndarray::Array2;
 

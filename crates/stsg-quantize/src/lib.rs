@@ -107,6 +107,7 @@ fn contiguous<'a>(data: ArrayView2<'a, f32>) -> CowArray<'a, f32, Ix2> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 

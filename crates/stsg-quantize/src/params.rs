@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{KMeansParamsError, TokenizerParamsError};
 
-/// How k-means picks its initial centroids.
+/// Initialisation method of k-means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KMeansInit {
@@ -202,6 +202,7 @@ impl TokenizerValidParams {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
 

@@ -253,6 +253,7 @@ fn covariance(data: ArrayView2<'_, f32>, mean: &Array1<f64>) -> Mat<f64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use ndarray::array;
 

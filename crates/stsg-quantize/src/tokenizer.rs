@@ -46,13 +46,13 @@ impl Tokenizer {
         l2_normalize: bool,
         codebook: Codebook,
     ) -> Result<Self, QuantizeError> {
-        if let Some(pca) = &pca {
-            if pca.n_components() != codebook.dim() {
-                return Err(QuantizeError::DimensionMismatch {
-                    expected: codebook.dim(),
-                    got: pca.n_components(),
-                });
-            }
+        if let Some(pca) = &pca
+            && pca.n_components() != codebook.dim()
+        {
+            return Err(QuantizeError::DimensionMismatch {
+                expected: codebook.dim(),
+                got: pca.n_components(),
+            });
         }
         Ok(Self {
             pca,
@@ -82,7 +82,7 @@ impl Tokenizer {
         self.params.as_ref()
     }
 
-    /// Applies PCA and L2 normalisation: the vectors the codebook sees.
+    /// Applies PCA and L2 normalisation and returns the vectors that the codebook assigns.
     ///
     /// # Errors
     /// [`QuantizeError::DimensionMismatch`] and [`QuantizeError::NonFinite`] as
@@ -292,13 +292,13 @@ impl TokenizerValidParams {
                 n_points: frames.nrows(),
             });
         }
-        if let Some(c) = p.pca_components {
-            if c > frames.ncols() {
-                return Err(QuantizeError::TooManyComponents {
-                    components: c,
-                    features: frames.ncols(),
-                });
-            }
+        if let Some(c) = p.pca_components
+            && c > frames.ncols()
+        {
+            return Err(QuantizeError::TooManyComponents {
+                components: c,
+                features: frames.ncols(),
+            });
         }
         let threads = Threads::new(p.kmeans.n_threads)?;
         threads.run(|| check_finite(frames, "training frames"))?;
@@ -332,6 +332,7 @@ impl TokenizerValidParams {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use ndarray::array;
 

@@ -1,6 +1,8 @@
 //! Integration tests of the public tokenizer API: PCA against a numpy fixture, the saved format
 //! and its failure modes, and input validation.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
+
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, ArrayView2};
@@ -373,4 +375,34 @@ fn codebook_quantizer_matches_tokenizer_without_steps() {
         codebook.quantize(data.view()).unwrap(),
         tokenizer.quantize(data.view()).unwrap()
     );
+}
+
+/// A tokenizer file written by format version 1, committed so that a format change that
+/// breaks reading old files fails here. Regenerate with `STSG_WRITE_GOLDEN=1 cargo test`.
+#[test]
+fn golden_v1_file_still_loads() {
+    let path = testdata("tokenizer_v1.stsg");
+    let data = Array2::from_shape_fn((64, 4), |(i, f)| ((i * 7 + f * 3) % 11) as f32 - 5.0);
+    if std::env::var_os("STSG_WRITE_GOLDEN").is_some() {
+        let params = TokenizerParams::new(KMeansParams::new(3).n_iter(4))
+            .pca_components(Some(2))
+            .l2_normalize(true)
+            .check()
+            .unwrap();
+        params.fit(data.view()).unwrap().save(&path).unwrap();
+    }
+    let tokenizer = Tokenizer::load(&path).unwrap();
+    assert_eq!(tokenizer.n_features(), 4);
+    assert_eq!(tokenizer.n_tokens(), 3);
+    assert!(tokenizer.l2_normalize());
+    assert_eq!(tokenizer.pca().unwrap().n_components(), 2);
+    let params = tokenizer.params().unwrap();
+    assert_eq!(params.kmeans.k, 3);
+    assert_eq!(params.pca_components, Some(2));
+    let tokens = tokenizer.quantize(data.view()).unwrap();
+    assert_eq!(tokens.len(), 64);
+    assert!(tokens.iter().all(|&t| t < 3), "{tokens:?}");
+    for t in 0..3 {
+        assert!(tokens.contains(&t), "token {t} is never used: {tokens:?}");
+    }
 }
