@@ -118,8 +118,8 @@ impl HeadParams {
         self
     }
 
-    /// Sets the number of threads of training and prediction; `None` uses all cores.
-    /// Default: None.
+    /// Sets the number of training threads; `None` uses the current rayon pool (all cores by
+    /// default). Prediction always runs on the caller's current rayon pool. Default: None.
     pub fn n_threads(mut self, n_threads: Option<usize>) -> Self {
         self.n_threads = n_threads;
         self
