@@ -59,7 +59,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     println!("{:<width$}  {:<input_width$}  speed", "stage", "input");
     println!("{}", "-".repeat(width + input_width + 24));
     for row in &rows {
-        println!("{:<width$}  {:<input_width$}  {}", row.stage, row.input, row.speed);
+        println!(
+            "{:<width$}  {:<input_width$}  {}",
+            row.stage, row.input, row.speed
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -81,7 +84,10 @@ fn criterion_rows(args: &BenchArgs) -> anyhow::Result<Vec<Row>> {
     ]);
     tracing::info!("running {command:?}");
     let status = command.status().context("cannot run cargo bench")?;
-    anyhow::ensure!(status.success(), "cargo bench -p stsg-benches failed ({status})");
+    anyhow::ensure!(
+        status.success(),
+        "cargo bench -p stsg-benches failed ({status})"
+    );
 
     let criterion_dir = target_dir(&cargo)?.join("criterion");
     let mut rows = Vec::new();
@@ -134,7 +140,11 @@ fn criterion_row(estimates: &Path) -> anyhow::Result<Option<Row>> {
         ),
         _ => time(mean_ns),
     };
-    Ok(Some(Row { stage, input, speed }))
+    Ok(Some(Row {
+        stage,
+        input,
+        speed,
+    }))
 }
 
 /// Trains the default configuration and times inference over the test soundscapes.
@@ -167,9 +177,14 @@ fn end_to_end_rows(args: &BenchArgs) -> anyhow::Result<Vec<Row>> {
     let mut runs = Vec::new();
     for _ in 0..3 {
         let skips = SkipLog::default();
-        let inference =
-            with_threads(args.threads, || model.infer(&data.test_soundscapes, &NoProgress, &skips))??;
-        runs.push((inference.realtime_factor(), inference.audio_seconds, inference.seconds));
+        let inference = with_threads(args.threads, || {
+            model.infer(&data.test_soundscapes, &NoProgress, &skips)
+        })??;
+        runs.push((
+            inference.realtime_factor(),
+            inference.audio_seconds,
+            inference.seconds,
+        ));
     }
     runs.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (factor, audio, seconds) = runs[1];
@@ -227,7 +242,9 @@ fn find_files(dir: &Path, name: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {

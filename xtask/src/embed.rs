@@ -36,7 +36,11 @@ pub fn run(args: &EmbedArgs) -> anyhow::Result<ExitCode> {
     ui::init_logging(&bars);
     let model = Model::load(&args.model)?;
     let files = expand_audio_paths(&args.audio)?;
-    anyhow::ensure!(!files.is_empty(), "no audio files found in {:?}", args.audio);
+    anyhow::ensure!(
+        !files.is_empty(),
+        "no audio files found in {:?}",
+        args.audio
+    );
     let skips = SkipLog::default();
     let embedded = with_threads(args.threads, || {
         model.map_files(&files, "embed", &bars, &skips, |p| model.embed_file(p))

@@ -60,13 +60,21 @@ pub fn run(args: &InferArgs) -> anyhow::Result<ExitCode> {
     println!("inference finished in {:.2} s", inference.seconds);
     println!("  files processed:   {}", inference.files.len());
     ui::print_skipped(&skipped);
-    println!("  audio scored:      {:.1} min", inference.audio_seconds / 60.0);
+    println!(
+        "  audio scored:      {:.1} min",
+        inference.audio_seconds / 60.0
+    );
     println!(
         "  speed:             {:.0}x real time on {} threads",
         inference.realtime_factor(),
-        args.threads.map_or_else(|| "all".to_string(), |n| n.to_string())
+        args.threads
+            .map_or_else(|| "all".to_string(), |n| n.to_string())
     );
-    println!("  submission:        {} ({} rows)", args.out.display(), submission.len());
+    println!(
+        "  submission:        {} ({} rows)",
+        args.out.display(),
+        submission.len()
+    );
     Ok(if skipped.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -38,7 +38,10 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<ExitCode> {
         None => {
             let dir = args.out.join("synthetic_data");
             eprintln!("=================================================================");
-            eprintln!(" No --data given: generating a SYNTHETIC dataset in {}", dir.display());
+            eprintln!(
+                " No --data given: generating a SYNTHETIC dataset in {}",
+                dir.display()
+            );
             eprintln!(" (generated call shapes over noise, not real recordings; scores on");
             eprintln!(" it only show that the pipeline runs). Use --data DIR for real data.");
             eprintln!("=================================================================");
@@ -53,7 +56,10 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<ExitCode> {
     let outcome = run_pipeline(&data_dir, &spec, &args.out, &bars, synthetic)?;
     let m = &outcome.metrics;
     println!();
-    println!("pipeline finished in {:.1} s", start.elapsed().as_secs_f64());
+    println!(
+        "pipeline finished in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
     if synthetic {
         println!("  DATA ARE SYNTHETIC: the scores below only show that the pipeline runs");
     }
@@ -70,9 +76,15 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .cloned()
         .chain(
-            ["save bundle", "load bundle", "inference", "evaluate", "holdout"]
-                .iter()
-                .filter_map(|name| m.stage_seconds.get(*name).map(|s| (name.to_string(), *s))),
+            [
+                "save bundle",
+                "load bundle",
+                "inference",
+                "evaluate",
+                "holdout",
+            ]
+            .iter()
+            .filter_map(|name| m.stage_seconds.get(*name).map(|s| (name.to_string(), *s))),
         )
         .collect();
     ui::print_times(&times);

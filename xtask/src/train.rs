@@ -54,7 +54,10 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
     for (group, n) in &report.files_processed {
         println!("  files processed:   {n} in {group}");
     }
-    println!("  audio decoded:     {:.1} min", report.audio_seconds / 60.0);
+    println!(
+        "  audio decoded:     {:.1} min",
+        report.audio_seconds / 60.0
+    );
     println!("  tokenizer frames:  {}", report.tokenizer_frames);
     println!("  skip-gram tokens:  {}", report.skipgram_tokens);
     println!("  head windows:      {}", report.head_windows);

@@ -82,9 +82,8 @@ struct Bar(ProgressBar);
 impl stsg_pipeline::Progress for Bars {
     fn start(&self, stage: &str, total: u64, unit: &str) -> Box<dyn stsg_pipeline::ProgressBar> {
         let bar = self.multi.add(ProgressBar::new(total));
-        let template = format!(
-            "{{prefix:>18}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{elapsed}} {{msg}}"
-        );
+        let template =
+            format!("{{prefix:>18}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{elapsed}} {{msg}}");
         bar.set_style(
             ProgressStyle::with_template(&template)
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -131,10 +130,11 @@ impl<'a> MakeWriter<'a> for SuspendingStderr {
     }
 }
 
-/// Installs the tracing subscriber: level from `RUST_LOG` (default `info`), records of the
+/// Installs the tracing subscriber: level from `RUST_LOG` (default `info`, Symphonia at `warn`), records of the
 /// libraries' `log` calls included, lines written above the progress bars of `bars`.
 pub fn init_logging(bars: &Bars) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,symphonia=warn"));
     // `try_init` also routes `log` records into tracing (tracing-subscriber's `tracing-log`
     // feature). A second call in one process fails harmlessly.
     let _ = tracing_subscriber::fmt()
@@ -152,7 +152,12 @@ pub fn print_skipped(skipped: &[SkippedFile]) {
     }
     println!("  files skipped:     {}", skipped.len());
     for file in skipped {
-        println!("    - [{}] {}: {}", file.stage, file.path.display(), file.reason);
+        println!(
+            "    - [{}] {}: {}",
+            file.stage,
+            file.path.display(),
+            file.reason
+        );
     }
 }
 

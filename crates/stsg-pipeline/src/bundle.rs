@@ -261,7 +261,10 @@ mod tests {
             .unwrap()
             .verify(&target)
             .unwrap_err();
-        assert!(matches!(&err, PipelineError::BundleChecksum { path, .. } if path.ends_with("a.bin")), "{err}");
+        assert!(
+            matches!(&err, PipelineError::BundleChecksum { path, .. } if path.ends_with("a.bin")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -270,7 +273,10 @@ mod tests {
         let target = root.path().join("model");
         write_bundle_dir(&target, serde_json::Value::Null, write_two).unwrap();
         fs::remove_file(target.join("b.txt")).unwrap();
-        let err = BundleManifest::read(&target).unwrap().verify(&target).unwrap_err();
+        let err = BundleManifest::read(&target)
+            .unwrap()
+            .verify(&target)
+            .unwrap_err();
         assert!(err.to_string().contains("b.txt"), "{err}");
     }
 
@@ -286,7 +292,10 @@ mod tests {
         );
         fs::write(&path, text).unwrap();
         let err = BundleManifest::read(&target).unwrap_err();
-        assert!(matches!(err, PipelineError::BundleVersion { found: 99, .. }), "{err}");
+        assert!(
+            matches!(err, PipelineError::BundleVersion { found: 99, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -295,7 +304,10 @@ mod tests {
         let target = root.path().join("model");
         write_bundle_dir(&target, serde_json::json!(1), write_two).unwrap();
         write_bundle_dir(&target, serde_json::json!(2), write_two).unwrap();
-        assert_eq!(BundleManifest::read(&target).unwrap().info, serde_json::json!(2));
+        assert_eq!(
+            BundleManifest::read(&target).unwrap().info,
+            serde_json::json!(2)
+        );
 
         let user = root.path().join("photos");
         fs::create_dir(&user).unwrap();

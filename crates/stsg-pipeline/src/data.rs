@@ -292,15 +292,18 @@ fn read_recordings(
     for record in table.records()? {
         let line = record.position().map(|p| p.line());
         let primary_name = record.get(primary_col).unwrap_or_default().trim();
-        let primary =
-            labels
-                .index_of(primary_name)
-                .map_err(|_| PipelineError::UnknownLabel {
-                    path: csv_path.to_path_buf(),
-                    line,
-                    label: primary_name.to_string(),
-                })?;
-        let filename = record.get(filename_col).unwrap_or_default().trim().to_string();
+        let primary = labels
+            .index_of(primary_name)
+            .map_err(|_| PipelineError::UnknownLabel {
+                path: csv_path.to_path_buf(),
+                line,
+                label: primary_name.to_string(),
+            })?;
+        let filename = record
+            .get(filename_col)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         if filename.is_empty() {
             return Err(PipelineError::Csv {
                 path: csv_path.to_path_buf(),
@@ -367,7 +370,10 @@ mod tests {
     fn layout() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        write(&root.join("taxonomy.csv"), "primary_label,class_name\nsp_a,Aves\nsp_b,Aves\n");
+        write(
+            &root.join("taxonomy.csv"),
+            "primary_label,class_name\nsp_a,Aves\nsp_b,Aves\n",
+        );
         write(
             &root.join("train.csv"),
             "primary_label,secondary_labels,filename\nsp_a,\"['sp_b', 'sp_x']\",sp_a/1.ogg\nsp_b,[],sp_b/2.ogg\n",
@@ -406,21 +412,30 @@ mod tests {
             let dir = layout();
             fs::remove_file(dir.path().join(name)).unwrap();
             let err = Dataset::open(dir.path()).unwrap_err();
-            assert!(matches!(&err, PipelineError::MissingPath { what, .. } if *what == name), "{err}");
+            assert!(
+                matches!(&err, PipelineError::MissingPath { what, .. } if *what == name),
+                "{err}"
+            );
             assert!(err.to_string().contains(name), "{err}");
         }
         for name in ["train_audio", "train_soundscapes", "test_soundscapes"] {
             let dir = layout();
             fs::remove_dir_all(dir.path().join(name)).unwrap();
             let err = Dataset::open(dir.path()).unwrap_err();
-            assert!(matches!(&err, PipelineError::MissingPath { what, .. } if *what == name), "{err}");
+            assert!(
+                matches!(&err, PipelineError::MissingPath { what, .. } if *what == name),
+                "{err}"
+            );
         }
     }
 
     #[test]
     fn holdout_csv_needs_holdout_audio() {
         let dir = layout();
-        write(&dir.path().join("holdout.csv"), "primary_label,filename\nsp_a,sp_a/3.ogg\n");
+        write(
+            &dir.path().join("holdout.csv"),
+            "primary_label,filename\nsp_a,sp_a/3.ogg\n",
+        );
         let err = Dataset::open(dir.path()).unwrap_err();
         assert!(
             matches!(&err, PipelineError::MissingPath { what, .. } if *what == "holdout_audio"),
@@ -431,7 +446,10 @@ mod tests {
     #[test]
     fn missing_column_is_named() {
         let dir = layout();
-        write(&dir.path().join("train.csv"), "primary_label,file\nsp_a,sp_a/1.ogg\n");
+        write(
+            &dir.path().join("train.csv"),
+            "primary_label,file\nsp_a,sp_a/1.ogg\n",
+        );
         let err = Dataset::open(dir.path()).unwrap_err();
         assert!(
             matches!(&err, PipelineError::MissingColumn { column, .. } if *column == "filename"),
@@ -467,7 +485,10 @@ mod tests {
     #[test]
     fn duplicate_taxonomy_label_is_rejected() {
         let dir = layout();
-        write(&dir.path().join("taxonomy.csv"), "primary_label\nsp_a\nsp_a\n");
+        write(
+            &dir.path().join("taxonomy.csv"),
+            "primary_label\nsp_a\nsp_a\n",
+        );
         let err = Dataset::open(dir.path()).unwrap_err();
         assert!(matches!(err, PipelineError::Labels { .. }), "{err}");
     }

@@ -79,7 +79,10 @@ fn describe_issues(issues: &stsg_audio::DecodeIssues, samples: u64, rate: u32) -
         parts.push(format!("{} corrupt packets", issues.skipped_packets));
     }
     if issues.lost_frames > 0 {
-        parts.push(format!("{} frames lost to damaged pages", issues.lost_frames));
+        parts.push(format!(
+            "{} frames lost to damaged pages",
+            issues.lost_frames
+        ));
     }
     parts.join(", ")
 }

@@ -11,13 +11,13 @@ use stsg_mel::MelFrontend;
 use stsg_quantize::Tokenizer;
 use stsg_skipgram::Embeddings;
 
+use crate::PipelineError;
 use crate::bundle::{BundleManifest, write_bundle_dir};
 use crate::config::{ConfigSpec, PipelineConfig, ValidConfig};
 use crate::frames::stream_frames;
 use crate::progress::Progress;
 use crate::report::SkipLog;
 use crate::submission::{Submission, row_id};
-use crate::PipelineError;
 
 const CONFIG_FILE: &str = "config.toml";
 const LABELS_FILE: &str = "labels.json";
@@ -279,20 +279,32 @@ impl Model {
     /// # Errors
     /// [`PipelineError::InvalidBundle`] when `dir` is a non-bundle folder with content, and
     /// the stages' save errors.
-    pub fn save(&self, dir: &Path, info: serde_json::Value) -> Result<BundleManifest, PipelineError> {
+    pub fn save(
+        &self,
+        dir: &Path,
+        info: serde_json::Value,
+    ) -> Result<BundleManifest, PipelineError> {
         write_bundle_dir(dir, info, |tmp| {
             let write = |name: &str, bytes: &[u8]| {
-                std::fs::write(tmp.join(name), bytes).map_err(|e| PipelineError::io(tmp.join(name), e))
+                std::fs::write(tmp.join(name), bytes)
+                    .map_err(|e| PipelineError::io(tmp.join(name), e))
             };
             write(CONFIG_FILE, self.config.to_toml().as_bytes())?;
-            let labels = serde_json::to_vec_pretty(self.labels()).expect("labels serialise to JSON");
+            let labels =
+                serde_json::to_vec_pretty(self.labels()).expect("labels serialise to JSON");
             write(LABELS_FILE, &labels)?;
             self.tokenizer.save(&tmp.join(TOKENIZER_FILE))?;
             self.embeddings.save(&tmp.join(EMBEDDINGS_FILE))?;
             self.head.save(&tmp.join(HEAD_FILE))?;
-            Ok([CONFIG_FILE, LABELS_FILE, TOKENIZER_FILE, EMBEDDINGS_FILE, HEAD_FILE]
-                .map(String::from)
-                .to_vec())
+            Ok([
+                CONFIG_FILE,
+                LABELS_FILE,
+                TOKENIZER_FILE,
+                EMBEDDINGS_FILE,
+                HEAD_FILE,
+            ]
+            .map(String::from)
+            .to_vec())
         })
     }
 
@@ -305,7 +317,13 @@ impl Model {
     /// load errors.
     pub fn load(dir: &Path) -> Result<Self, PipelineError> {
         let manifest = BundleManifest::read(dir)?;
-        for name in [CONFIG_FILE, LABELS_FILE, TOKENIZER_FILE, EMBEDDINGS_FILE, HEAD_FILE] {
+        for name in [
+            CONFIG_FILE,
+            LABELS_FILE,
+            TOKENIZER_FILE,
+            EMBEDDINGS_FILE,
+            HEAD_FILE,
+        ] {
             if !manifest.has_file(name) {
                 return Err(PipelineError::bundle(
                     dir,

@@ -190,16 +190,18 @@ impl Submission {
             row_ids.push(record.get(id_col).unwrap_or_default().trim().to_string());
             for (j, &c) in class_cols.iter().enumerate() {
                 let cell = record.get(c).unwrap_or_default().trim();
-                let value: f32 = cell.parse().ok().filter(|v: &f32| v.is_finite()).ok_or_else(|| {
-                    PipelineError::Csv {
+                let value: f32 = cell
+                    .parse()
+                    .ok()
+                    .filter(|v: &f32| v.is_finite())
+                    .ok_or_else(|| PipelineError::Csv {
                         path: path.to_path_buf(),
                         line: record.position().map(|p| p.line()),
                         message: format!(
                             "column {:?}: {cell:?} is not a finite number",
                             table.header[c]
                         ),
-                    }
-                })?;
+                    })?;
                 scores[[r, j]] = value;
             }
         }
@@ -262,7 +264,12 @@ pub fn score_submission(
         return Err(PipelineError::Evaluation(format!(
             "{} solution rows are missing from the submission (first: {})",
             missing_rows.len(),
-            missing_rows.iter().take(3).copied().collect::<Vec<_>>().join(", ")
+            missing_rows
+                .iter()
+                .take(3)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let mut columns = Vec::with_capacity(solution.labels.len());
@@ -277,7 +284,12 @@ pub fn score_submission(
         return Err(PipelineError::Evaluation(format!(
             "{} solution columns are missing from the submission (first: {})",
             missing_cols.len(),
-            missing_cols.iter().take(3).copied().collect::<Vec<_>>().join(", ")
+            missing_cols
+                .iter()
+                .take(3)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let mut aligned = Array2::<f32>::zeros(solution.scores.raw_dim());

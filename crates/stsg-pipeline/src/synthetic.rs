@@ -4,8 +4,8 @@
 //! Each synthetic species has its own call shape (steady whistle, up-sweep, down-sweep, pulsed
 //! trill, harmonic stack, noise buzz, two-note call, warble) in its own frequency band, with
 //! random jitter of pitch, length and level per call. Training and holdout recordings hold calls
-//! of one species over coloured noise; soundscapes hold 0 to 2 calls per 5 s window, each wholly
-//! inside its window, over louder noise, and `test_solution.csv` lists the species of every
+//! of one species over coloured noise; soundscapes hold 0 to 2 calls of 1.5 to 3 s per 5 s window,
+//! each wholly inside its window, over the same kind of noise, and `test_solution.csv` lists the species of every
 //! test window. Audio is written as 16-bit PCM WAV at 32 kHz.
 //!
 //! The data are only a smoke test of the code path: the species are far easier to separate
@@ -156,7 +156,8 @@ pub fn generate(dir: &Path, params: &SyntheticParams) -> Result<(), PipelineErro
     let sr = params.sample_rate as f32;
 
     create_dir(dir)?;
-    let mut taxonomy = String::from("primary_label,inat_taxon_id,scientific_name,common_name,class_name\n");
+    let mut taxonomy =
+        String::from("primary_label,inat_taxon_id,scientific_name,common_name,class_name\n");
     for (label, shape) in species {
         taxonomy.push_str(&format!("{label},,{label},{shape},Synthetic\n"));
     }
@@ -164,7 +165,11 @@ pub fn generate(dir: &Path, params: &SyntheticParams) -> Result<(), PipelineErro
 
     for (csv_name, audio_dir, per_species) in [
         ("train.csv", "train_audio", params.train_files_per_species),
-        ("holdout.csv", "holdout_audio", params.holdout_files_per_species),
+        (
+            "holdout.csv",
+            "holdout_audio",
+            params.holdout_files_per_species,
+        ),
     ] {
         if per_species == 0 {
             continue;
@@ -177,7 +182,11 @@ pub fn generate(dir: &Path, params: &SyntheticParams) -> Result<(), PipelineErro
             for i in 0..per_species {
                 let filename = format!("{label}/{audio_dir}_{i:03}.wav");
                 let samples = recording(&mut rng, s, params.recording_seconds, sr);
-                write_wav(&dir.join(audio_dir).join(&filename), &samples, params.sample_rate)?;
+                write_wav(
+                    &dir.join(audio_dir).join(&filename),
+                    &samples,
+                    params.sample_rate,
+                )?;
                 csv.push_str(&format!(
                     "{label},[],['call'],{filename},synthetic,5.0,,0,0,{label},{shape},stsg synthetic,CC0\n"
                 ));
@@ -189,7 +198,9 @@ pub fn generate(dir: &Path, params: &SyntheticParams) -> Result<(), PipelineErro
     create_dir(&dir.join("train_soundscapes"))?;
     for i in 0..params.n_train_soundscapes {
         let (samples, _) = soundscape(&mut rng, params.n_species, params.soundscape_seconds, sr);
-        let path = dir.join("train_soundscapes").join(format!("synth_train_{i:03}.wav"));
+        let path = dir
+            .join("train_soundscapes")
+            .join(format!("synth_train_{i:03}.wav"));
         write_wav(&path, &samples, params.sample_rate)?;
     }
 
@@ -250,13 +261,25 @@ fn call(rng: &mut Xoshiro256PlusPlus, species: usize, len: usize, sr: f32) -> Ve
             3 => (5500.0, if (t * 22.0).fract() < 0.5 { 1.0 } else { 0.0 }),
             4 => (700.0, 1.0),
             5 => (0.0, 1.0),
-            6 => (if (t * 4.0).fract() < 0.5 { 3300.0 } else { 2100.0 }, 1.0),
+            6 => (
+                if (t * 4.0).fract() < 0.5 {
+                    3300.0
+                } else {
+                    2100.0
+                },
+                1.0,
+            ),
             _ => (4000.0 + 400.0 * (2.0 * PI * 8.0 * t).sin(), 1.0),
         };
         phase += 2.0 * PI * freq * jitter / sr;
         phase %= 2.0 * PI;
         let tone = match species {
-            4 => (1..=5).map(|h| (h as f32 * phase).sin() / h as f32).sum::<f32>() * 0.6,
+            4 => {
+                (1..=5)
+                    .map(|h| (h as f32 * phase).sin() / h as f32)
+                    .sum::<f32>()
+                    * 0.6
+            }
             5 => {
                 // Narrow noise band: white noise ring-modulated to 9.5 kHz.
                 noise_state = 0.7 * noise_state + 0.3 * rng.random_range(-1.0f32..1.0);
@@ -321,7 +344,7 @@ fn soundscape(
 ) -> (Vec<f32>, Vec<Vec<bool>>) {
     let window = (5.0 * sr) as usize;
     let n_windows = (seconds / 5) as usize;
-    let level = rng.random_range(0.03f32..0.08);
+    let level = rng.random_range(0.01f32..0.04);
     let mut signal = background(rng, window * n_windows, level);
     let mut labels = vec![vec![false; n_species]; n_windows];
     for (g, present) in labels.iter_mut().enumerate() {
@@ -332,10 +355,10 @@ fn soundscape(
         };
         for _ in 0..n_calls {
             let species = rng.random_range(0..n_species);
-            let call_len = (rng.random_range(0.8f32..2.5) * sr) as usize;
+            let call_len = (rng.random_range(1.5f32..3.0) * sr) as usize;
             let start = g * window + rng.random_range(0..window - call_len);
             let c = call(rng, species, call_len, sr);
-            mix(&mut signal, &c, start, rng.random_range(0.08f32..0.4));
+            mix(&mut signal, &c, start, rng.random_range(0.15f32..0.5));
             present[species] = true;
         }
     }
@@ -374,7 +397,8 @@ pub fn write_wav(path: &Path, samples: &[f32], sample_rate: u32) -> Result<(), P
         bytes.extend_from_slice(&v.to_le_bytes());
     }
     let mut file = fs::File::create(path).map_err(|e| PipelineError::io(path, e))?;
-    file.write_all(&bytes).map_err(|e| PipelineError::io(path, e))
+    file.write_all(&bytes)
+        .map_err(|e| PipelineError::io(path, e))
 }
 
 /// The audio files a generated dataset holds below `dir`, for tests.
@@ -382,7 +406,9 @@ pub fn wav_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&d) else { continue };
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
@@ -416,7 +442,10 @@ mod tests {
             crate::submission::Submission::read_csv(data.test_solution.as_ref().unwrap()).unwrap();
         assert_eq!(solution.len(), 3 * 6);
         assert_eq!(solution.row_ids[0], "synth_test_000_5");
-        assert!(solution.scores.sum() > 0.0, "no labelled call in any window");
+        assert!(
+            solution.scores.sum() > 0.0,
+            "no labelled call in any window"
+        );
     }
 
     #[test]
@@ -427,9 +456,15 @@ mod tests {
         let bytes = fs::read(&path).unwrap();
         assert_eq!(bytes.len(), 44 + 6);
         assert_eq!(&bytes[..4], b"RIFF");
-        assert_eq!(u32::from_le_bytes(bytes[24..28].try_into().unwrap()), 32_000);
+        assert_eq!(
+            u32::from_le_bytes(bytes[24..28].try_into().unwrap()),
+            32_000
+        );
         assert_eq!(i16::from_le_bytes(bytes[46..48].try_into().unwrap()), 16384);
-        assert_eq!(i16::from_le_bytes(bytes[48..50].try_into().unwrap()), -32767);
+        assert_eq!(
+            i16::from_le_bytes(bytes[48..50].try_into().unwrap()),
+            -32767
+        );
     }
 
     #[test]
@@ -447,7 +482,11 @@ mod tests {
         assert!(!files.is_empty());
         for file in files {
             let rel = file.strip_prefix(a.path()).unwrap();
-            assert_eq!(fs::read(&file).unwrap(), fs::read(b.path().join(rel)).unwrap(), "{rel:?}");
+            assert_eq!(
+                fs::read(&file).unwrap(),
+                fs::read(b.path().join(rel)).unwrap(),
+                "{rel:?}"
+            );
         }
     }
 
@@ -459,7 +498,10 @@ mod tests {
                 n_species: n,
                 ..SyntheticParams::tiny()
             };
-            assert!(generate(dir.path(), &params).is_err(), "n_species {n} accepted");
+            assert!(
+                generate(dir.path(), &params).is_err(),
+                "n_species {n} accepted"
+            );
         }
     }
 }

@@ -18,13 +18,13 @@ use rayon::prelude::*;
 use stsg_core::{Fit, HeadDataset, Pooling, Quantizer, TokenCorpus};
 use stsg_mel::MelFrontend;
 
+use crate::PipelineError;
 use crate::config::{ConfigSpec, ValidConfig};
 use crate::data::Dataset;
 use crate::frames::stream_frames;
 use crate::model::Model;
 use crate::progress::Progress;
 use crate::report::{SkipLog, SkippedFile, StageTimes};
-use crate::PipelineError;
 
 /// What a training run did, for the summary and `metrics.json`.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +79,11 @@ pub fn train(
     let draft_timing = stsg_core::Frontend::timing(&MelFrontend::new(
         &draft.mel.check().map_err(crate::ConfigError::from)?,
     ));
-    let files = training_files(data, draft.data.tokenizer_corpus, draft.data.skipgram_corpus);
+    let files = training_files(
+        data,
+        draft.data.tokenizer_corpus,
+        draft.data.skipgram_corpus,
+    );
     if !files.iter().any(|f| f.recording.is_some()) {
         return Err(PipelineError::NotEnoughData {
             stage: "train",
@@ -159,10 +163,19 @@ pub fn train(
     times.record("features", start.elapsed().as_secs_f64());
 
     let sample_rate = f64::from(valid.mel.sample_rate());
-    let audio_seconds = pass1.iter().flatten().map(|f| f.samples as f64).sum::<f64>() / sample_rate;
+    let audio_seconds = pass1
+        .iter()
+        .flatten()
+        .map(|f| f.samples as f64)
+        .sum::<f64>()
+        / sample_rate;
 
     // Tokenizer.
-    let rows: usize = pass1.iter().flatten().map(|f| f.sample.len() / n_features).sum();
+    let rows: usize = pass1
+        .iter()
+        .flatten()
+        .map(|f| f.sample.len() / n_features)
+        .sum();
     valid.check_data(rows).map_err(PipelineError::Config)?;
     let mut flat = Vec::with_capacity(rows * n_features);
     let mut pass1 = pass1;
@@ -196,7 +209,9 @@ pub fn train(
         .map(|(file, features)| {
             let features = features.as_mut()?;
             let result = match features.cached.take() {
-                Some(cached) => tokenizer.quantize(cached.view()).map_err(PipelineError::from),
+                Some(cached) => tokenizer
+                    .quantize(cached.view())
+                    .map_err(PipelineError::from),
                 None => {
                     let mut ids = Vec::new();
                     stream_frames(

@@ -53,6 +53,7 @@ fn synthetic_run_writes_scored_outputs() {
 
     // Metrics: the keys, and scores well above chance on these easy species.
     let metrics = read_json(&out.join("metrics.json"));
+    eprintln!("{metrics:#}");
     let auc = metrics["test_soundscape_macro_auc"].as_f64().unwrap();
     assert!(auc > 0.75, "test macro ROC-AUC {auc}");
     let holdout = metrics["holdout_window_macro_auc"].as_f64().unwrap();
@@ -69,11 +70,20 @@ fn synthetic_run_writes_scored_outputs() {
     let model = Model::load(&out.join("model")).unwrap();
     let skips = SkipLog::default();
     let again = model
-        .infer(&stsg_pipeline::Dataset::open(&data).unwrap().test_soundscapes, &NoProgress, &skips)
+        .infer(
+            &stsg_pipeline::Dataset::open(&data)
+                .unwrap()
+                .test_soundscapes,
+            &NoProgress,
+            &skips,
+        )
         .unwrap();
     let mut again = again.submission;
     again
-        .order_like(&data.join("sample_submission.csv"), ndarray::Array1::zeros(4).view())
+        .order_like(
+            &data.join("sample_submission.csv"),
+            ndarray::Array1::zeros(4).view(),
+        )
         .unwrap();
     let max_diff = again
         .scores
@@ -81,7 +91,10 @@ fn synthetic_run_writes_scored_outputs() {
         .zip(submission.scores.iter())
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
-    assert!(max_diff < 1e-5, "reloaded model scores differ by {max_diff}");
+    assert!(
+        max_diff < 1e-5,
+        "reloaded model scores differ by {max_diff}"
+    );
 
     // A corrupted bundle file is a checksum error naming it.
     let head = out.join("model/head.stsg");
@@ -111,7 +124,10 @@ fn birdclef_mini_run_meets_score_floor() {
     spec.set("run.n_threads", toml::Value::Integer(2)).unwrap();
     let outcome = run_pipeline(&data, &spec, out.path(), &NoProgress, false).unwrap();
     let m = &outcome.metrics;
-    assert_eq!(m.preset, "small-data", "auto should pick small-data on 3 hours of audio");
+    assert_eq!(
+        m.preset, "small-data",
+        "auto should pick small-data on 3 hours of audio"
+    );
     assert!(m.skipped_files.is_empty(), "{:?}", m.skipped_files);
     let submission = Submission::read_csv(&out.path().join("submission.csv")).unwrap();
     assert_eq!(submission.len(), 24 * 12);
@@ -121,7 +137,10 @@ fn birdclef_mini_run_meets_score_floor() {
     let test_auc = m.test_soundscape_macro_auc.unwrap();
     assert!(test_auc > 0.62, "test soundscape macro ROC-AUC {test_auc}");
     let holdout_auc = m.holdout_window_macro_auc.unwrap();
-    assert!(holdout_auc > 0.62, "holdout window macro ROC-AUC {holdout_auc}");
+    assert!(
+        holdout_auc > 0.62,
+        "holdout window macro ROC-AUC {holdout_auc}"
+    );
 }
 
 /// Appends `line` to a CSV file.
@@ -154,9 +173,16 @@ fn damaged_files_are_skipped_and_listed() {
         );
     }
     // test_soundscapes: a truncated Ogg and a zero-byte file, with rows in the sample.
-    fs::write(data.join("test_soundscapes/broken_truncated.ogg"), truncated).unwrap();
+    fs::write(
+        data.join("test_soundscapes/broken_truncated.ogg"),
+        truncated,
+    )
+    .unwrap();
     fs::write(data.join("test_soundscapes/broken_empty.ogg"), b"").unwrap();
-    append_line(&data.join("sample_submission.csv"), "broken_empty_5,0,0,0,0");
+    append_line(
+        &data.join("sample_submission.csv"),
+        "broken_empty_5,0,0,0,0",
+    );
 
     let out = root.path().join("out");
     let outcome = run_pipeline(&data, &small_spec(), &out, &NoProgress, true).unwrap();
@@ -187,12 +213,18 @@ fn damaged_files_are_skipped_and_listed() {
         .map(|s| s.reason.as_str())
         .collect();
     assert!(reasons.iter().any(|r| r.contains("empty")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("truncated")), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("truncated")),
+        "{reasons:?}"
+    );
 
     // metrics.json lists them too, and the valid Ogg was used.
     let metrics = read_json(&out.join("metrics.json"));
     assert_eq!(metrics["skipped_files"].as_array().unwrap().len(), 4);
-    assert_eq!(metrics["files_processed"]["train_audio"].as_u64().unwrap(), 13);
+    assert_eq!(
+        metrics["files_processed"]["train_audio"].as_u64().unwrap(),
+        13
+    );
 
     // The sample row of the empty soundscape is filled, so the submission stays complete.
     let submission = Submission::read_csv(&out.join("submission.csv")).unwrap();
