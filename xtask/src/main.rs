@@ -16,7 +16,10 @@ mod train;
 mod ui;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "stsg tasks: decode, features, train, infer, pipeline, bench")]
+#[command(
+    name = "cargo xtask",
+    about = "stsg tasks: decode, features, train, infer, pipeline, bench"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
