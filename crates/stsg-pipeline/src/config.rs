@@ -44,8 +44,8 @@ use stsg_skipgram::{SkipGramParams, SkipGramValidParams};
 
 use crate::{ConfigError, PipelineError};
 
-/// Frames per centroid below which `auto` does not choose K 16383: faiss warns below 39
-/// training points per centroid, and so does this pipeline.
+/// Frames per centroid below which `auto` does not choose K 16383; faiss warns when k-means
+/// gets fewer than 39 training points per centroid.
 pub const MIN_FRAMES_PER_CENTROID: usize = 39;
 
 /// Codebook size of the paper presets (2^14 - 1).
@@ -297,13 +297,13 @@ impl PipelineConfig {
         let head = self.head.check()?;
 
         let features = mel.n_features();
-        if let Some(components) = self.tokenizer.pca_components {
-            if components > features {
-                return Err(ConfigError::PcaExceedsFeatures {
-                    components,
-                    features,
-                });
-            }
+        if let Some(components) = self.tokenizer.pca_components
+            && components > features
+        {
+            return Err(ConfigError::PcaExceedsFeatures {
+                components,
+                features,
+            });
         }
         if !(self.windows.length_s.is_finite() && self.windows.length_s > 0.0) {
             return Err(ConfigError::InvalidWindowLength(self.windows.length_s));

@@ -57,6 +57,7 @@
 //! ```
 
 #![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))] // a failed unwrap is a clear test failure
 
 pub use stsg_audio as audio;
 pub use stsg_core as core;

@@ -113,7 +113,7 @@ impl SyntheticParams {
                 self.recording_seconds
             ));
         }
-        if self.soundscape_seconds == 0 || self.soundscape_seconds % 5 != 0 {
+        if self.soundscape_seconds == 0 || !self.soundscape_seconds.is_multiple_of(5) {
             return invalid(format!(
                 "soundscape_seconds = {} must be a positive multiple of 5",
                 self.soundscape_seconds

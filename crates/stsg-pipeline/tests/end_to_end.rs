@@ -1,6 +1,8 @@
 //! End-to-end runs: synthetic data, the shared `birdclef-mini` data (skipped when absent), and
 //! damaged input files.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
