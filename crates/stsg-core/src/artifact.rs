@@ -432,7 +432,10 @@ pub fn temporary_sibling(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
-/// CRC-32 of each file, keyed by file name, for bundle manifests.
+/// FNV-1a 64 hash of each file as 16 hex digits, keyed by file name, for bundle manifests.
+///
+/// A CRC-32 would not do here: an artifact ends with the CRC-32 of its own bytes, and the
+/// CRC-32 of any such file is the same constant, so it could not tell two artifacts apart.
 ///
 /// # Errors
 /// [`CoreError::Io`] naming the file that cannot be read.
@@ -444,9 +447,17 @@ pub fn file_checksums<'a>(
     for name in names {
         let path = dir.join(name);
         let bytes = fs::read(&path).map_err(|e| CoreError::io(&path, e))?;
-        out.insert(name.to_string(), format!("{:08x}", crc32fast::hash(&bytes)));
+        out.insert(name.to_string(), format!("{:016x}", fnv1a64(&bytes)));
     }
     Ok(out)
+}
+
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes.iter().fold(OFFSET_BASIS, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(PRIME)
+    })
 }
 
 #[cfg(test)]
@@ -520,6 +531,25 @@ mod tests {
         let a = Artifact::from_bytes(&sample().to_bytes(), Path::new("x"), "test/kind", 3).unwrap();
         assert!(a.f32_array("nope").is_err());
         assert!(a.f32_array("counts").is_err());
+    }
+
+    #[test]
+    fn fnv1a64_matches_published_vectors() {
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn checksums_tell_artifacts_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        sample().write(&dir.path().join("a.stsg")).unwrap();
+        let mut other = sample();
+        other.add_u32("extra", &[1], &[1]);
+        other.write(&dir.path().join("b.stsg")).unwrap();
+        let sums = file_checksums(dir.path(), ["a.stsg", "b.stsg"]).unwrap();
+        assert_ne!(sums["a.stsg"], sums["b.stsg"]);
+        assert_eq!(sums["a.stsg"].len(), 16);
     }
 
     #[test]

@@ -23,8 +23,9 @@ pub const MANIFEST_FILE: &str = "bundle.json";
 /// Value of the manifest's `format` field.
 pub const BUNDLE_FORMAT: &str = "stsg-model-bundle";
 
-/// Bundle format version this build writes and reads.
-pub const BUNDLE_FORMAT_VERSION: u32 = 1;
+/// Bundle format version this build writes and reads. Version 2 records FNV-1a 64 file hashes
+/// in the manifest in place of version 1's CRC-32, which was the same for every artifact file.
+pub const BUNDLE_FORMAT_VERSION: u32 = 2;
 
 /// The manifest of a bundle (`bundle.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

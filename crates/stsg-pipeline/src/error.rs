@@ -17,16 +17,16 @@ pub enum ConfigError {
     #[error("config: unknown preset {0:?}; expected one of auto, paper-v1, paper-v2, small-data")]
     UnknownPreset(String),
     /// The Mel params fail their check.
-    #[error("config: [mel]: {0}")]
+    #[error("config: invalid [mel] section")]
     Mel(#[from] stsg_mel::MelParamsError),
     /// The tokenizer params fail their check.
-    #[error("config: [tokenizer]: {0}")]
+    #[error("config: invalid [tokenizer] section")]
     Tokenizer(#[from] stsg_quantize::TokenizerParamsError),
     /// The skip-gram params fail their check.
-    #[error("config: [skipgram]: {0}")]
+    #[error("config: invalid [skipgram] section")]
     SkipGram(#[from] stsg_skipgram::SkipGramParamsError),
     /// The head params fail their check.
-    #[error("config: [head]: {0}")]
+    #[error("config: invalid [head] section")]
     Head(#[from] stsg_head::HeadParamsError),
     /// PCA asks for more components than the frontend has features.
     #[error(

@@ -214,13 +214,11 @@ impl Submission {
 }
 
 /// Formats a score compactly: integers without decimals, others with up to 6 decimals.
+/// Formats a score with the shortest decimal that reads back as the same `f32`, so that the
+/// ranking a metric sees in the file equals the ranking in memory (rounding to a fixed number
+/// of decimals turned most small scores into ties at 0).
 fn format_score(v: f32) -> String {
-    if v == v.trunc() && v.abs() < 1e6 {
-        format!("{}", v as i64)
-    } else {
-        let s = format!("{v:.6}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
+    format!("{v}")
 }
 
 /// Macro ROC-AUC of a submission against a solution.
@@ -348,6 +346,14 @@ mod tests {
 
     fn labels() -> LabelSet {
         LabelSet::new(["a", "b"]).unwrap()
+    }
+
+    #[test]
+    fn scores_keep_full_precision() {
+        for v in [0.0f32, 1.0, 0.5, 1.2345e-7, 3.0e-12, 0.999_999_9] {
+            let text = format_score(v);
+            assert_eq!(text.parse::<f32>().unwrap(), v, "{v} written as {text}");
+        }
     }
 
     #[test]
