@@ -1,5 +1,6 @@
 //! `cargo xtask decode FILE...`: decode audio files and print one JSON object per file.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -49,7 +50,10 @@ pub fn run(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
                 })
             }
         };
-        println!("{line}");
+        // A reader that stops early (`| head`) closes the pipe: stop quietly instead of panicking.
+        if writeln!(std::io::stdout().lock(), "{line}").is_err() {
+            break;
+        }
     }
     if failed > 0 {
         eprintln!("decode: {failed} of {} files failed", args.files.len());
