@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use ndarray::{Axis, concatenate};
-use stsg_pipeline::{Model, SkipLog, expand_audio_paths, row_id, with_threads};
+use stsg_pipeline::{SkipLog, row_id, with_threads};
 
 use crate::ui::{self, Bars};
 
@@ -34,13 +34,7 @@ pub struct EmbedArgs {
 pub fn run(args: &EmbedArgs) -> anyhow::Result<ExitCode> {
     let bars = Bars::new();
     ui::init_logging(&bars);
-    let model = Model::load(&args.model)?;
-    let files = expand_audio_paths(&args.audio)?;
-    anyhow::ensure!(
-        !files.is_empty(),
-        "no audio files found in {:?}",
-        args.audio
-    );
+    let (model, files) = ui::load_model_and_audio(&args.model, &args.audio)?;
     let skips = SkipLog::default();
     let embedded = with_threads(args.threads, || {
         model.map_files(&files, "embed", &bars, &skips, |p| model.embed_file(p))

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use stsg_pipeline::{Model, SkipLog, expand_audio_paths, with_threads};
+use stsg_pipeline::{SkipLog, with_threads};
 
 use crate::ui::{self, Bars};
 
@@ -34,13 +34,7 @@ pub struct InferArgs {
 pub fn run(args: &InferArgs) -> anyhow::Result<ExitCode> {
     let bars = Bars::new();
     ui::init_logging(&bars);
-    let model = Model::load(&args.model)?;
-    let files = expand_audio_paths(&args.audio)?;
-    anyhow::ensure!(
-        !files.is_empty(),
-        "no audio files found in {:?}",
-        args.audio
-    );
+    let (model, files) = ui::load_model_and_audio(&args.model, &args.audio)?;
     let skips = SkipLog::default();
     let inference = with_threads(args.threads, || model.infer(&files, &bars, &skips))??;
     let mut submission = inference.submission.clone();

@@ -173,3 +173,17 @@ pub fn print_times(times: &[(String, f64)]) {
 pub fn score(value: Option<f64>) -> String {
     value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.4}"))
 }
+
+/// Loads the model bundle at `model` and lists the audio files of `audio` (files or folders).
+///
+/// # Errors
+/// The bundle does not load, or `audio` names no audio file.
+pub fn load_model_and_audio(
+    model: &std::path::Path,
+    audio: &[PathBuf],
+) -> anyhow::Result<(stsg_pipeline::Model, Vec<PathBuf>)> {
+    let model = stsg_pipeline::Model::load(model)?;
+    let files = stsg_pipeline::expand_audio_paths(audio)?;
+    anyhow::ensure!(!files.is_empty(), "no audio files found in {audio:?}");
+    Ok((model, files))
+}
