@@ -147,7 +147,7 @@ impl Preset {
     }
 }
 
-/// Which recordings a corpus is built from.
+/// The recordings a corpus is built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Corpus {
@@ -160,12 +160,12 @@ pub enum Corpus {
 }
 
 impl Corpus {
-    /// Whether the corpus includes `train_soundscapes/`.
+    /// Returns whether the corpus includes `train_soundscapes/`.
     pub fn soundscapes(self) -> bool {
         matches!(self, Corpus::Soundscapes | Corpus::Both)
     }
 
-    /// Whether the corpus includes `train_audio/`.
+    /// Returns whether the corpus includes `train_audio/`.
     pub fn train_audio(self) -> bool {
         matches!(self, Corpus::TrainAudio | Corpus::Both)
     }

@@ -28,7 +28,7 @@ pub enum ConfigError {
     /// The head params fail their check.
     #[error("config: invalid [head] section")]
     Head(#[from] stsg_head::HeadParamsError),
-    /// PCA asks for more components than the frontend has features.
+    /// PCA requests more components than the frontend has features.
     #[error(
         "config: tokenizer.pca_components = {components} exceeds the {features} features per frame of the [mel] output"
     )]
@@ -99,7 +99,7 @@ pub enum PipelineError {
     MissingPath {
         /// The path that was expected.
         path: PathBuf,
-        /// What it should hold.
+        /// Description of the expected content.
         what: &'static str,
     },
     /// A CSV file lacks a required column.
@@ -117,7 +117,7 @@ pub enum PipelineError {
         path: PathBuf,
         /// 1-based line of the bad record, when known.
         line: Option<u64>,
-        /// What is wrong.
+        /// Description of the problem.
         message: String,
     },
     /// A label that is not in `taxonomy.csv`.
@@ -160,7 +160,7 @@ pub enum PipelineError {
     DamagedAudio {
         /// The file.
         path: PathBuf,
-        /// What the decoder reported.
+        /// The decoder's error message.
         reason: String,
     },
     /// A file that decodes to no samples.
@@ -189,7 +189,7 @@ pub enum PipelineError {
     InvalidBundle {
         /// The bundle folder or file.
         path: PathBuf,
-        /// What is wrong.
+        /// Description of the problem.
         reason: String,
     },
     /// A model bundle of a format version this build cannot read.
@@ -226,7 +226,7 @@ pub enum PipelineError {
     NotEnoughData {
         /// The stage that needs the data.
         stage: &'static str,
-        /// What is missing.
+        /// Description of the missing part.
         reason: String,
     },
 }
