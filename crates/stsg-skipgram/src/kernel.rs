@@ -9,7 +9,9 @@
 //! nothing happens when `|x| >= 6` (no update, no loss). Otherwise
 //! `g = (label - sigmoid(x)) * alpha`, `work += g u` and `u += g v`. At the end `v += work`.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use pulp::Simd;
 
 use crate::vocab::draw_row;
 
@@ -89,35 +91,62 @@ impl SigmoidTable {
     }
 }
 
-/// Dot product in 8 independent lanes so that the compiler emits SIMD code.
-#[inline]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let chunks_a = a.chunks_exact(8);
-    let chunks_b = b.chunks_exact(8);
-    let tail: f32 = chunks_a
-        .remainder()
-        .iter()
-        .zip(chunks_b.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (ca, cb) in chunks_a.zip(chunks_b) {
-        for k in 0..8 {
-            lanes[k] += ca[k] * cb[k];
+/// Dot product with four vector accumulators, using fused multiply-add where the CPU has it.
+#[inline(always)]
+pub(crate) fn dot<S: Simd>(simd: S, a: &[f32], b: &[f32]) -> f32 {
+    let (a_head, a_tail) = S::as_simd_f32s(a);
+    let (b_head, b_tail) = S::as_simd_f32s(b);
+    let zero = simd.splat_f32s(0.0);
+    let mut acc = [zero; 4];
+    let mut a_chunks = a_head.chunks_exact(4);
+    let mut b_chunks = b_head.chunks_exact(4);
+    for (x, y) in (&mut a_chunks).zip(&mut b_chunks) {
+        for k in 0..4 {
+            acc[k] = simd.mul_add_e_f32s(x[k], y[k], acc[k]);
         }
     }
-    lanes.iter().sum::<f32>() + tail
+    for (x, y) in a_chunks.remainder().iter().zip(b_chunks.remainder()) {
+        acc[0] = simd.mul_add_e_f32s(*x, *y, acc[0]);
+    }
+    let sum = simd.add_f32s(simd.add_f32s(acc[0], acc[1]), simd.add_f32s(acc[2], acc[3]));
+    let tail: f32 = a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum();
+    simd.reduce_sum_f32s(sum) + tail
 }
 
 /// `y += a * x`.
-#[inline]
-pub(crate) fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
-    for (yi, xi) in y.iter_mut().zip(x) {
+#[inline(always)]
+pub(crate) fn axpy<S: Simd>(simd: S, y: &mut [f32], a: f32, x: &[f32]) {
+    let (y_head, y_tail) = S::as_mut_simd_f32s(y);
+    let (x_head, x_tail) = S::as_simd_f32s(x);
+    let a_vec = simd.splat_f32s(a);
+    for (yv, xv) in y_head.iter_mut().zip(x_head) {
+        *yv = simd.mul_add_e_f32s(a_vec, *xv, *yv);
+    }
+    for (yi, xi) in y_tail.iter_mut().zip(x_tail) {
         *yi += a * xi;
     }
 }
 
-/// Per-thread state of the update: constants, generator, buffers and loss.
+/// `work += g * output`, then `output += g * context`, in one pass over `output`.
+#[inline(always)]
+fn output_update<S: Simd>(simd: S, work: &mut [f32], output: &mut [f32], g: f32, context: &[f32]) {
+    let (w_head, w_tail) = S::as_mut_simd_f32s(work);
+    let (o_head, o_tail) = S::as_mut_simd_f32s(output);
+    let (c_head, c_tail) = S::as_simd_f32s(context);
+    let g_vec = simd.splat_f32s(g);
+    for ((wv, ov), cv) in w_head.iter_mut().zip(o_head.iter_mut()).zip(c_head) {
+        let old = *ov;
+        *wv = simd.mul_add_e_f32s(g_vec, old, *wv);
+        *ov = simd.mul_add_e_f32s(g_vec, *cv, old);
+    }
+    for ((wi, oi), ci) in w_tail.iter_mut().zip(o_tail.iter_mut()).zip(c_tail) {
+        let old = *oi;
+        *wi += g * old;
+        *oi = old + g * ci;
+    }
+}
+
+/// Per-thread state of the update: constants, generator, buffer and loss.
 pub(crate) struct PairTrainer<'t> {
     pub negative: usize,
     pub cum_table: &'t [u32],
@@ -125,7 +154,6 @@ pub(crate) struct PairTrainer<'t> {
     pub rng: Lcg,
     /// Sum of `-log sigmoid(+-x)` over every scored output vector (gensim's running loss).
     pub loss: f64,
-    context: Vec<f32>,
     work: Vec<f32>,
 }
 
@@ -143,142 +171,294 @@ impl<'t> PairTrainer<'t> {
             table,
             rng,
             loss: 0.0,
-            context: vec![0.0; dim],
             work: vec![0.0; dim],
         }
     }
 
     /// Trains the pair where `context_row`'s input vector predicts `centre_row`.
-    #[inline]
-    pub fn train_pair<W: WeightStore>(
+    #[inline(always)]
+    pub fn train_pair<S: Simd, W: WeightStore>(
         &mut self,
+        simd: S,
         weights: &mut W,
         centre_row: usize,
         context_row: usize,
         alpha: f32,
     ) {
-        weights.read_input(context_row, &mut self.context);
-        self.work.fill(0.0);
-        for d in 0..=self.negative {
-            let (target, label) = if d == 0 {
-                (centre_row, 1.0)
-            } else {
-                let target = draw_row(self.cum_table, self.rng.next_u32());
-                if target == centre_row {
-                    continue;
-                }
-                (target, 0.0)
-            };
-            let step = OutputStep {
-                context: &self.context,
-                work: &mut self.work,
-                label,
-                alpha,
-                table: self.table,
-            };
-            self.loss += weights.update_output(target, step) as f64;
-        }
-        weights.add_input(context_row, &self.work);
+        let Self {
+            negative,
+            cum_table,
+            table,
+            rng,
+            loss,
+            work,
+        } = self;
+        work.fill(0.0);
+        weights.with_input(context_row, |context, outputs| {
+            for d in 0..=*negative {
+                let (target, label) = if d == 0 {
+                    (centre_row, 1.0)
+                } else {
+                    let target = draw_row(cum_table, rng.next_u32());
+                    if target == centre_row {
+                        continue;
+                    }
+                    (target, 0.0)
+                };
+                let step_loss = outputs.update_output(target, |output| {
+                    output_step(simd, table, context, work, output, label, alpha)
+                });
+                *loss += f64::from(step_loss.unwrap_or(0.0));
+            }
+        });
+        weights.add_input(simd, context_row, work);
     }
 }
 
-/// One output-vector step: score, gradient, loss.
-pub(crate) struct OutputStep<'a> {
-    context: &'a [f32],
-    work: &'a mut [f32],
+/// One output-vector step: scores `output` against `context`, applies the gradient to `output`
+/// in place and accumulates it for the input vector in `work`. Returns the loss, or `None`
+/// when the score is outside `(-6, 6)` and the step leaves everything unchanged.
+#[inline(always)]
+fn output_step<S: Simd>(
+    simd: S,
+    table: &SigmoidTable,
+    context: &[f32],
+    work: &mut [f32],
+    output: &mut [f32],
     label: f32,
     alpha: f32,
-    table: &'a SigmoidTable,
-}
-
-impl OutputStep<'_> {
-    /// Applies the step to `output` in place and returns its loss (0 when skipped).
-    #[inline]
-    fn apply(self, output: &mut [f32]) -> f32 {
-        let x = dot(self.context, output);
-        if x <= -MAX_EXP || x >= MAX_EXP {
-            return 0.0;
-        }
-        let g = (self.label - self.table.sigmoid(x)) * self.alpha;
-        let signed = if self.label > 0.0 { x } else { -x };
-        let loss = -self.table.log_sigmoid(signed);
-        axpy(self.work, g, output);
-        axpy(output, g, self.context);
-        loss
+) -> Option<f32> {
+    let x = dot(simd, context, output);
+    if x <= -MAX_EXP || x >= MAX_EXP {
+        return None;
     }
+    let g = (label - table.sigmoid(x)) * alpha;
+    let signed = if label > 0.0 { x } else { -x };
+    let loss = -table.log_sigmoid(signed);
+    output_update(simd, work, output, g, context);
+    Some(loss)
 }
 
-/// Access to the input (`syn0`) and output (`syn1neg`) matrices, both `rows x dim`, row-major.
+/// Access to the output (`syn1neg`) rows while an input row is read.
+pub(crate) trait OutputRows {
+    /// Runs `f` on the output vector of `row`; `f` returns `None` when it changed nothing.
+    fn update_output<R>(
+        &mut self,
+        row: usize,
+        f: impl FnOnce(&mut [f32]) -> Option<R>,
+    ) -> Option<R>;
+}
+
+/// Access to the input (`syn0`) and output (`syn1neg`) matrices, both `rows x dim`.
 pub(crate) trait WeightStore {
-    /// Copies the input vector of `row` into `out`.
-    fn read_input(&mut self, row: usize, out: &mut [f32]);
+    /// The output rows, reachable while an input row is read.
+    type Outputs<'s>: OutputRows
+    where
+        Self: 's;
+
+    /// Runs `f` on the input vector of `row` and the output rows.
+    fn with_input<R>(
+        &mut self,
+        row: usize,
+        f: impl FnOnce(&[f32], &mut Self::Outputs<'_>) -> R,
+    ) -> R;
+
     /// Adds `delta` to the input vector of `row`.
-    fn add_input(&mut self, row: usize, delta: &[f32]);
-    /// Applies `step` to the output vector of `row` and returns its loss.
-    fn update_output(&mut self, row: usize, step: OutputStep<'_>) -> f32;
+    fn add_input<S: Simd>(&mut self, simd: S, row: usize, delta: &[f32]);
 }
 
-/// Weights owned by a single thread.
+/// Weights owned by a single thread, row-major.
 pub(crate) struct PlainWeights<'w> {
     pub dim: usize,
     pub input: &'w mut [f32],
     pub output: &'w mut [f32],
 }
 
+/// The output matrix of [`PlainWeights`].
+pub(crate) struct PlainOutputs<'o> {
+    dim: usize,
+    output: &'o mut [f32],
+}
+
+impl OutputRows for PlainOutputs<'_> {
+    #[inline(always)]
+    fn update_output<R>(
+        &mut self,
+        row: usize,
+        f: impl FnOnce(&mut [f32]) -> Option<R>,
+    ) -> Option<R> {
+        f(&mut self.output[row * self.dim..(row + 1) * self.dim])
+    }
+}
+
 impl WeightStore for PlainWeights<'_> {
-    #[inline]
-    fn read_input(&mut self, row: usize, out: &mut [f32]) {
-        out.copy_from_slice(&self.input[row * self.dim..(row + 1) * self.dim]);
+    type Outputs<'s>
+        = PlainOutputs<'s>
+    where
+        Self: 's;
+
+    #[inline(always)]
+    fn with_input<R>(
+        &mut self,
+        row: usize,
+        f: impl FnOnce(&[f32], &mut PlainOutputs<'_>) -> R,
+    ) -> R {
+        let dim = self.dim;
+        let mut outputs = PlainOutputs {
+            dim,
+            output: self.output,
+        };
+        f(&self.input[row * dim..(row + 1) * dim], &mut outputs)
     }
 
-    #[inline]
-    fn add_input(&mut self, row: usize, delta: &[f32]) {
+    #[inline(always)]
+    fn add_input<S: Simd>(&mut self, simd: S, row: usize, delta: &[f32]) {
+        let dim = self.dim;
         axpy(
-            &mut self.input[row * self.dim..(row + 1) * self.dim],
+            simd,
+            &mut self.input[row * dim..(row + 1) * dim],
             1.0,
             delta,
         );
     }
-
-    #[inline]
-    fn update_output(&mut self, row: usize, step: OutputStep<'_>) -> f32 {
-        step.apply(&mut self.output[row * self.dim..(row + 1) * self.dim])
-    }
 }
 
-/// Weights shared by Hogwild threads: one mutex per row.
+/// A `rows x dim` matrix shared by Hogwild threads, stored as relaxed atomic words of two
+/// `f32` each.
 ///
-/// Threads never wait for each other between updates, as in gensim's Hogwild workers, but each
-/// row update is done under its row's lock, so the SIMD loops of the one-thread path apply
-/// unchanged and no update is torn. A thread holds at most one row lock at a time, so there is
-/// no deadlock. Relaxed `AtomicU32` cells, the other race-tolerant layout safe Rust allows,
-/// measured 3x slower per thread on this kernel because atomic loads and stores are not
-/// vectorised.
-pub(crate) struct LockedWeights<'w> {
-    pub input: &'w [Mutex<Vec<f32>>],
-    pub output: &'w [Mutex<Vec<f32>>],
+/// Like gensim's workers, threads read and write rows without waiting for each other: an update
+/// reads a row into a private buffer, changes the buffer and writes it back, and an update of
+/// the same row by another thread in between is overwritten. Each word is read and written
+/// whole, so no single value is ever torn. Relaxed loads and stores are plain moves, with none
+/// of the fences that a per-row lock costs on every acquisition; those fences made a
+/// lock-per-row layout about 3x slower per thread than one thread alone.
+pub(crate) struct SharedMatrix {
+    dim: usize,
+    /// Words per row: `dim` rounded up to even, halved. An odd `dim` leaves one padding value
+    /// per row that stays 0.
+    words: usize,
+    cells: Vec<AtomicU64>,
 }
 
-/// Locks `row`, tolerating a poisoned lock (a panicked worker leaves valid floats behind).
-#[inline]
-fn lock(row: &Mutex<Vec<f32>>) -> MutexGuard<'_, Vec<f32>> {
-    row.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+impl SharedMatrix {
+    /// Copies the row-major `rows x dim` matrix `values`.
+    pub fn new(values: &[f32], dim: usize) -> Self {
+        let words = dim.div_ceil(2);
+        let mut cells = Vec::with_capacity(values.len().div_ceil(dim.max(1)) * words);
+        let mut padded = vec![0u64; words];
+        for row in values.chunks(dim) {
+            bytemuck::cast_slice_mut::<u64, f32>(&mut padded)[..dim].copy_from_slice(row);
+            cells.extend(padded.iter().map(|&w| AtomicU64::new(w)));
+        }
+        Self { dim, words, cells }
+    }
+
+    /// Returns the matrix as row-major `f32`.
+    pub fn into_values(self) -> Vec<f32> {
+        let words: Vec<u64> = self.cells.into_iter().map(AtomicU64::into_inner).collect();
+        let values: &[f32] = bytemuck::cast_slice(&words);
+        values
+            .chunks(2 * self.words)
+            .flat_map(|row| &row[..self.dim])
+            .copied()
+            .collect()
+    }
+
+    #[inline(always)]
+    fn row(&self, row: usize) -> &[AtomicU64] {
+        &self.cells[row * self.words..(row + 1) * self.words]
+    }
+
+    #[inline(always)]
+    fn load(&self, row: usize, buffer: &mut [u64]) {
+        for (b, cell) in buffer.iter_mut().zip(self.row(row)) {
+            *b = cell.load(Ordering::Relaxed);
+        }
+    }
+
+    #[inline(always)]
+    fn store(&self, row: usize, buffer: &[u64]) {
+        for (b, cell) in buffer.iter().zip(self.row(row)) {
+            cell.store(*b, Ordering::Relaxed);
+        }
+    }
 }
 
-impl WeightStore for LockedWeights<'_> {
-    #[inline]
-    fn read_input(&mut self, row: usize, out: &mut [f32]) {
-        out.copy_from_slice(&lock(&self.input[row]));
+/// One thread's view of the shared input and output matrices, with its row buffers.
+pub(crate) struct SharedWeights<'w> {
+    dim: usize,
+    input: &'w SharedMatrix,
+    output: &'w SharedMatrix,
+    context: Vec<u64>,
+    scratch: Vec<u64>,
+}
+
+impl<'w> SharedWeights<'w> {
+    pub fn new(input: &'w SharedMatrix, output: &'w SharedMatrix) -> Self {
+        Self {
+            dim: input.dim,
+            input,
+            output,
+            context: vec![0; input.words],
+            scratch: vec![0; input.words],
+        }
+    }
+}
+
+/// The output matrix of [`SharedWeights`], with a row buffer.
+pub(crate) struct SharedOutputs<'o> {
+    dim: usize,
+    output: &'o SharedMatrix,
+    buffer: &'o mut [u64],
+}
+
+impl OutputRows for SharedOutputs<'_> {
+    #[inline(always)]
+    fn update_output<R>(
+        &mut self,
+        row: usize,
+        f: impl FnOnce(&mut [f32]) -> Option<R>,
+    ) -> Option<R> {
+        self.output.load(row, self.buffer);
+        let result = f(&mut bytemuck::cast_slice_mut::<u64, f32>(self.buffer)[..self.dim]);
+        if result.is_some() {
+            self.output.store(row, self.buffer);
+        }
+        result
+    }
+}
+
+impl WeightStore for SharedWeights<'_> {
+    type Outputs<'s>
+        = SharedOutputs<'s>
+    where
+        Self: 's;
+
+    #[inline(always)]
+    fn with_input<R>(
+        &mut self,
+        row: usize,
+        f: impl FnOnce(&[f32], &mut SharedOutputs<'_>) -> R,
+    ) -> R {
+        self.input.load(row, &mut self.context);
+        let mut outputs = SharedOutputs {
+            dim: self.dim,
+            output: self.output,
+            buffer: &mut self.scratch,
+        };
+        f(
+            &bytemuck::cast_slice::<u64, f32>(&self.context)[..self.dim],
+            &mut outputs,
+        )
     }
 
-    #[inline]
-    fn add_input(&mut self, row: usize, delta: &[f32]) {
-        axpy(&mut lock(&self.input[row]), 1.0, delta);
-    }
-
-    #[inline]
-    fn update_output(&mut self, row: usize, step: OutputStep<'_>) -> f32 {
-        step.apply(&mut lock(&self.output[row]))
+    #[inline(always)]
+    fn add_input<S: Simd>(&mut self, simd: S, row: usize, delta: &[f32]) {
+        // Reload: another thread may have changed the row since `with_input` read it.
+        self.input.load(row, &mut self.scratch);
+        let values = &mut bytemuck::cast_slice_mut::<u64, f32>(&mut self.scratch)[..self.dim];
+        axpy(simd, values, 1.0, delta);
+        self.input.store(row, &self.scratch);
     }
 }
 
@@ -286,6 +466,7 @@ impl WeightStore for LockedWeights<'_> {
 #[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
 mod tests {
     use super::*;
+    use pulp::WithSimd;
 
     #[test]
     fn lcg_matches_word2vec_recurrence() {
@@ -310,16 +491,38 @@ mod tests {
 
     #[test]
     fn dot_and_axpy_handle_tails() {
-        let a: Vec<f32> = (0..13).map(|i| i as f32).collect();
-        let b = vec![2.0f32; 13];
-        assert_eq!(dot(&a, &b), 156.0);
-        let mut y = vec![1.0f32; 13];
-        axpy(&mut y, 0.5, &a);
-        assert_eq!(y[12], 7.0);
+        /// Checks the kernels at every length from 0 to 70 (all tails of 8- and 16-lane
+        /// vectors and of the 4-vector unrolling) with the SIMD type it is given.
+        struct Check;
+        impl pulp::WithSimd for Check {
+            type Output = ();
+            fn with_simd<S: Simd>(self, simd: S) {
+                for n in 0..=70 {
+                    let a: Vec<f32> = (0..n).map(|i| (i % 7) as f32 - 3.0).collect();
+                    let b: Vec<f32> = (0..n).map(|i| (i % 5) as f32 * 0.5).collect();
+                    let expected: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+                    // Small integers and halves: every partial sum is exact in f32.
+                    assert_eq!(dot(simd, &a, &b), expected, "dot, length {n}");
+                    let mut y = b.clone();
+                    axpy(simd, &mut y, 0.5, &a);
+                    for i in 0..n {
+                        assert_eq!(y[i], b[i] + 0.5 * a[i], "axpy, length {n}, index {i}");
+                    }
+                    let (mut work, mut output) = (vec![1.0f32; n], b.clone());
+                    output_update(simd, &mut work, &mut output, 0.5, &a);
+                    for i in 0..n {
+                        assert_eq!(work[i], 1.0 + 0.5 * b[i], "work, length {n}");
+                        assert_eq!(output[i], b[i] + 0.5 * a[i], "output, length {n}");
+                    }
+                }
+            }
+        }
+        pulp::Arch::new().dispatch(Check);
+        Check.with_simd(pulp::Scalar::new());
     }
 
     #[test]
-    fn plain_and_locked_stores_agree() {
+    fn plain_and_shared_stores_agree() {
         let dim = 12;
         let rows = 5;
         let input: Vec<f32> = (0..rows * dim)
@@ -340,30 +543,22 @@ mod tests {
         };
         let mut trainer = PairTrainer::new(dim, 5, &cum, &table, Lcg::new(99));
         for (centre, context) in pairs {
-            trainer.train_pair(&mut plain, centre, context, 0.025);
+            trainer.train_pair(pulp::Scalar::new(), &mut plain, centre, context, 0.025);
         }
         let loss_plain = trainer.loss;
 
-        let to_rows = |m: &[f32]| -> Vec<Mutex<Vec<f32>>> {
-            m.chunks(dim).map(|r| Mutex::new(r.to_vec())).collect()
-        };
-        let (in_b, out_b) = (to_rows(&input), to_rows(&output));
-        let mut locked = LockedWeights {
-            input: &in_b,
-            output: &out_b,
-        };
+        let (in_b, out_b) = (
+            SharedMatrix::new(&input, dim),
+            SharedMatrix::new(&output, dim),
+        );
+        let mut shared = SharedWeights::new(&in_b, &out_b);
         let mut trainer = PairTrainer::new(dim, 5, &cum, &table, Lcg::new(99));
         for (centre, context) in pairs {
-            trainer.train_pair(&mut locked, centre, context, 0.025);
+            trainer.train_pair(pulp::Scalar::new(), &mut shared, centre, context, 0.025);
         }
         assert!(loss_plain > 0.0);
         assert_eq!(trainer.loss, loss_plain);
-        let flat = |m: Vec<Mutex<Vec<f32>>>| -> Vec<f32> {
-            m.into_iter()
-                .flat_map(|r| r.into_inner().unwrap())
-                .collect()
-        };
-        assert_eq!(flat(in_b), in_a);
-        assert_eq!(flat(out_b), out_a);
+        assert_eq!(in_b.into_values(), in_a);
+        assert_eq!(out_b.into_values(), out_a);
     }
 }

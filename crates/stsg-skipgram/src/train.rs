@@ -7,12 +7,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use ndarray::Array2;
+use pulp::{Simd, WithSimd};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use stsg_core::TokenCorpus;
 
 use crate::kernel::{
-    Lcg, LockedWeights, PairTrainer, PlainWeights, SigmoidTable, WeightStore, mix_seed,
+    Lcg, PairTrainer, PlainWeights, SharedMatrix, SharedWeights, SigmoidTable, WeightStore,
+    mix_seed,
 };
 use crate::vocab::{NO_ROW, Vocabulary, cum_table, keep_thresholds};
 use crate::{Embeddings, SkipGramError, SkipGramValidParams};
@@ -162,7 +164,12 @@ pub(crate) fn train(
         jobs.len(),
     );
 
-    let shared = (threads > 1).then(|| (to_locked_rows(&input, dim), to_locked_rows(&output, dim)));
+    let shared = (threads > 1).then(|| {
+        (
+            SharedMatrix::new(&input, dim),
+            SharedMatrix::new(&output, dim),
+        )
+    });
     for epoch in 0..params.epochs() {
         let plan = EpochPlan {
             corpus: &row_corpus,
@@ -196,10 +203,7 @@ pub(crate) fn train(
             Some((shared_input, shared_output)) => std::thread::scope(|scope| {
                 for _ in 0..threads {
                     scope.spawn(|| {
-                        let mut weights = LockedWeights {
-                            input: shared_input,
-                            output: shared_output,
-                        };
+                        let mut weights = SharedWeights::new(shared_input, shared_output);
                         run_jobs(
                             &plan,
                             &mut weights,
@@ -220,13 +224,7 @@ pub(crate) fn train(
         );
     }
     if let Some((shared_input, _)) = shared {
-        input = shared_input
-            .into_iter()
-            .flat_map(|row| {
-                row.into_inner()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-            })
-            .collect();
+        input = shared_input.into_values();
     }
 
     let vectors = Array2::from_shape_vec((vocab.len(), dim), input)
@@ -317,13 +315,6 @@ fn initial_input(n: usize, dim: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn to_locked_rows(values: &[f32], dim: usize) -> Vec<Mutex<Vec<f32>>> {
-    values
-        .chunks(dim)
-        .map(|row| Mutex::new(row.to_vec()))
-        .collect()
-}
-
 /// Takes jobs from `next_job` until none is left.
 fn run_jobs<W: WeightStore>(
     plan: &EpochPlan<'_>,
@@ -332,20 +323,57 @@ fn run_jobs<W: WeightStore>(
     next_job: &AtomicUsize,
     reporter: &Reporter<'_>,
 ) {
+    let arch = pulp::Arch::new();
     let mut kept = Vec::new();
     loop {
         let index = next_job.fetch_add(1, Ordering::Relaxed);
         let Some(job) = plan.jobs.get(index) else {
             break;
         };
-        let stats = run_job(plan, index, job, weights, trainer, &mut kept);
+        let stats = arch.dispatch(JobTask {
+            plan,
+            index,
+            job,
+            weights: &mut *weights,
+            trainer: &mut *trainer,
+            kept: &mut kept,
+        });
         reporter.add(stats);
+    }
+}
+
+/// One job, run under the widest SIMD instruction set the CPU has.
+struct JobTask<'a, 'p, 't, W> {
+    plan: &'a EpochPlan<'p>,
+    index: usize,
+    job: &'a Job,
+    weights: &'a mut W,
+    trainer: &'a mut PairTrainer<'t>,
+    kept: &'a mut Vec<u32>,
+}
+
+impl<W: WeightStore> WithSimd for JobTask<'_, '_, '_, W> {
+    type Output = JobStats;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> JobStats {
+        run_job(
+            simd,
+            self.plan,
+            self.index,
+            self.job,
+            self.weights,
+            self.trainer,
+            self.kept,
+        )
     }
 }
 
 /// Trains the sequences of one job with a generator seeded from (seed, epoch, job), so the
 /// draws do not depend on which thread runs the job.
-fn run_job<W: WeightStore>(
+#[inline(always)]
+fn run_job<S: Simd, W: WeightStore>(
+    simd: S,
     plan: &EpochPlan<'_>,
     index: usize,
     job: &Job,
@@ -376,14 +404,16 @@ fn run_job<W: WeightStore>(
             None => kept.extend_from_slice(rows),
         }
         stats.trained_tokens += kept.len() as u64;
-        train_sequence(plan, kept, weights, trainer, alpha);
+        train_sequence(simd, plan, kept, weights, trainer, alpha);
     }
     stats.loss = trainer.loss;
     stats
 }
 
 /// Trains every (centre, context) pair of one subsampled sequence.
-fn train_sequence<W: WeightStore>(
+#[inline(always)]
+fn train_sequence<S: Simd, W: WeightStore>(
+    simd: S,
     plan: &EpochPlan<'_>,
     kept: &[u32],
     weights: &mut W,
@@ -403,7 +433,7 @@ fn train_sequence<W: WeightStore>(
         let centre = kept[i] as usize;
         for (j, &context) in kept.iter().enumerate().take(hi).skip(lo) {
             if j != i {
-                trainer.train_pair(weights, centre, context as usize, alpha);
+                trainer.train_pair(simd, weights, centre, context as usize, alpha);
             }
         }
     }
