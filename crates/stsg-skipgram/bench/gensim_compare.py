@@ -39,6 +39,9 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 OUT_DIR = Path(os.environ.get("OUT_DIR", "/tmp/stsg-skipgram-compare"))
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 EXAMPLE = TARGET / "release" / "examples" / "train_tokens"
+# Worker threads of both trainers in the quality runs (`THREADS=2` checks the Hogwild mode);
+# results of a run with more than one thread are stored under "<command>_<n>_threads".
+THREADS = int(os.environ.get("THREADS", "1"))
 DATA = Path(os.environ.get("STSG_DATA_DIR", ROOT.parent / "shared" / "data")) / "birdclef-mini"
 
 
@@ -131,6 +134,10 @@ def merge_results(key, value):
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
 
+def quality_key(command):
+    return command if THREADS == 1 else f"{command}_{THREADS}_threads"
+
+
 def planted():
     rng = np.random.default_rng(2024)
     # Hard enough that neither model reaches purity 1: 2000 tokens seen about 40 times each.
@@ -160,8 +167,8 @@ def planted():
     corpus = {"sequences": n_seq, "tokens": n_seq * seq_len, "groups": groups, "per_group": per_group, "stay": stay}
     result = {"params": params, "corpus": corpus}
     for seed in (1, 2, 3):
-        g_vec, g_stats = train_gensim(path, params, 1, seed)
-        o_vec, o_stats = train_ours(path, params, 1, seed)
+        g_vec, g_stats = train_gensim(path, params, THREADS, seed)
+        o_vec, o_stats = train_ours(path, params, THREADS, seed)
         result[f"seed{seed}"] = {
             "gensim_purity": purity(g_vec), "ours_purity": purity(o_vec),
             "gensim_seconds": g_stats["seconds"], "ours_seconds": o_stats["seconds"],
@@ -172,7 +179,7 @@ def planted():
     result["gensim_purity_mean"] = float(np.mean(g))
     result["ours_purity_mean"] = float(np.mean(o))
     result["difference"] = float(np.mean(o) - np.mean(g))
-    merge_results("planted", result)
+    merge_results(quality_key("planted"), result)
     print(json.dumps(result, indent=2))
 
 
@@ -233,10 +240,10 @@ def real():
 
     from scipy.stats import spearmanr
 
-    g1, g_stats = train_gensim(path, params, 1, 1)
-    g2, _ = train_gensim(path, params, 1, 2)
-    o1, o_stats = train_ours(path, params, 1, 1)
-    o2, _ = train_ours(path, params, 1, 2)
+    g1, g_stats = train_gensim(path, params, THREADS, 1)
+    g2, _ = train_gensim(path, params, THREADS, 2)
+    o1, o_stats = train_ours(path, params, THREADS, 1)
+    o2, _ = train_ours(path, params, THREADS, 2)
     result = {
         "params": params,
         "corpus": {"files": len(sentences), "tokens": int(counts.sum()), "k": 256},
@@ -249,7 +256,7 @@ def real():
         "gensim_epoch_losses_seed1": [float(x) for x in g_stats["epoch_losses"]],
         "ours_epoch_losses_seed1": o_stats["epoch_losses"],
     }
-    merge_results("real", result)
+    merge_results(quality_key("real"), result)
     print(json.dumps(result, indent=2))
 
 

@@ -1,6 +1,6 @@
 //! The skip-gram negative-sampling update and its building blocks: gensim's random number
 //! generator, its sigmoid and log-sigmoid tables, and the two weight stores (plain slices for
-//! one thread, per-row locks for Hogwild threads).
+//! one thread, shared atomic rows with per-thread batches for Hogwild threads).
 //!
 //! The update for one (centre, context) pair follows `w2v_fast_sentence_sg_neg` in gensim 4.4
 //! (`gensim/models/word2vec_inner.pyx`). The context token's input vector `v` is scored against
@@ -265,6 +265,15 @@ pub(crate) trait WeightStore {
 
     /// Adds `delta` to the input vector of `row`.
     fn add_input<S: Simd>(&mut self, simd: S, row: usize, delta: &[f32]);
+
+    /// Called after the pairs of each centre position; a shared store may publish its
+    /// updates here.
+    #[inline(always)]
+    fn position_done<S: Simd>(&mut self, _simd: S) {}
+
+    /// Publishes every pending update; called at the end of each job.
+    #[inline(always)]
+    fn flush<S: Simd>(&mut self, _simd: S) {}
 }
 
 /// Weights owned by a single thread, row-major.
@@ -324,14 +333,8 @@ impl WeightStore for PlainWeights<'_> {
 }
 
 /// A `rows x dim` matrix shared by Hogwild threads, stored as relaxed atomic words of two
-/// `f32` each.
-///
-/// Like gensim's workers, threads read and write rows without waiting for each other: an update
-/// reads a row into a private buffer, changes the buffer and writes it back, and an update of
-/// the same row by another thread in between is overwritten. Each word is read and written
-/// whole, so no single value is ever torn. Relaxed loads and stores are plain moves, with none
-/// of the fences that a per-row lock costs on every acquisition; those fences made a
-/// lock-per-row layout about 3x slower per thread than one thread alone.
+/// `f32` each. Each word is read and written whole, so no value is ever torn; relaxed loads
+/// and stores are plain moves.
 pub(crate) struct SharedMatrix {
     dim: usize,
     /// Words per row: `dim` rounded up to even, halved. An odd `dim` leaves one padding value
@@ -384,13 +387,119 @@ impl SharedMatrix {
     }
 }
 
-/// One thread's view of the shared input and output matrices, with its row buffers.
+/// Marks a row without a cache slot.
+const NO_SLOT: u32 = u32::MAX;
+
+/// One thread's private copies of the rows of a [`SharedMatrix`] it used since its last flush.
+///
+/// The first use of a row copies it from the shared matrix twice, as the working copy and as
+/// the base. Later uses read and write the working copy only, so a row that the thread updates
+/// many times costs the shared memory traffic of one read and one write per flush instead of one
+/// per update. A flush adds `working - base` to the current shared row (a relaxed read and
+/// write, so an update of the same row by another thread between the two can be lost, as in
+/// gensim's lock-free workers) and empties the cache.
+struct RowCache {
+    words: usize,
+    /// Slot of each matrix row, or [`NO_SLOT`].
+    slot_of: Vec<u32>,
+    /// Matrix row of each slot.
+    rows: Vec<u32>,
+    working: Vec<u64>,
+    base: Vec<u64>,
+}
+
+impl RowCache {
+    fn new(matrix: &SharedMatrix) -> Self {
+        Self {
+            words: matrix.words,
+            slot_of: vec![NO_SLOT; matrix.cells.len() / matrix.words.max(1)],
+            rows: Vec::new(),
+            working: Vec::new(),
+            base: Vec::new(),
+        }
+    }
+
+    /// The working copy of `row`, as `words` words.
+    #[inline(always)]
+    fn get(&mut self, matrix: &SharedMatrix, row: usize) -> &mut [u64] {
+        let w = self.words;
+        let slot = match self.slot_of[row] {
+            NO_SLOT => {
+                let slot = self.rows.len();
+                self.slot_of[row] = slot as u32;
+                self.rows.push(row as u32);
+                self.working.resize((slot + 1) * w, 0);
+                matrix.load(row, &mut self.working[slot * w..]);
+                self.base.extend_from_slice(&self.working[slot * w..]);
+                slot
+            }
+            slot => slot as usize,
+        };
+        &mut self.working[slot * w..(slot + 1) * w]
+    }
+
+    /// Adds every cached row's change to the shared matrix and empties the cache.
+    #[inline(always)]
+    fn flush<S: Simd>(&mut self, simd: S, matrix: &SharedMatrix, scratch: &mut [u64]) {
+        let w = self.words;
+        for (slot, &row) in self.rows.iter().enumerate() {
+            let row = row as usize;
+            self.slot_of[row] = NO_SLOT;
+            let working = &self.working[slot * w..(slot + 1) * w];
+            let base = &self.base[slot * w..(slot + 1) * w];
+            if working == base {
+                continue;
+            }
+            matrix.load(row, scratch);
+            add_difference(
+                simd,
+                bytemuck::cast_slice_mut(scratch),
+                bytemuck::cast_slice(working),
+                bytemuck::cast_slice(base),
+            );
+            matrix.store(row, scratch);
+        }
+        self.rows.clear();
+        self.working.clear();
+        self.base.clear();
+    }
+}
+
+/// `y += a - b`.
+#[inline(always)]
+fn add_difference<S: Simd>(simd: S, y: &mut [f32], a: &[f32], b: &[f32]) {
+    let (y_head, y_tail) = S::as_mut_simd_f32s(y);
+    let (a_head, a_tail) = S::as_simd_f32s(a);
+    let (b_head, b_tail) = S::as_simd_f32s(b);
+    for ((yv, av), bv) in y_head.iter_mut().zip(a_head).zip(b_head) {
+        *yv = simd.add_f32s(*yv, simd.sub_f32s(*av, *bv));
+    }
+    for ((yi, ai), bi) in y_tail.iter_mut().zip(a_tail).zip(b_tail) {
+        *yi += ai - bi;
+    }
+}
+
+/// Centre positions between two flushes of a [`SharedWeights`] cache. Each position trains
+/// about `window` pairs of `negative + 2` rows, so this bounds how long another thread works
+/// without seeing an update to about 1,000 pairs, while a frequent row is written to the
+/// shared matrix once per period instead of once per pair.
+const FLUSH_POSITIONS: usize = 32;
+
+/// One thread's view of the shared input and output matrices: lock-free Hogwild updates, with
+/// each thread's updates published in batches (see [`RowCache`]).
+///
+/// Writing every update straight to the shared rows made two threads slower together than one
+/// alone: a frequent row is updated thousands of times per second by both threads, and every
+/// update moved its cache lines from one core to the other. Per-row locks were no better, as
+/// each lock acquisition also waits for those lines.
 pub(crate) struct SharedWeights<'w> {
     dim: usize,
     input: &'w SharedMatrix,
     output: &'w SharedMatrix,
-    context: Vec<u64>,
+    input_cache: RowCache,
+    output_cache: RowCache,
     scratch: Vec<u64>,
+    positions: usize,
 }
 
 impl<'w> SharedWeights<'w> {
@@ -399,17 +508,19 @@ impl<'w> SharedWeights<'w> {
             dim: input.dim,
             input,
             output,
-            context: vec![0; input.words],
+            input_cache: RowCache::new(input),
+            output_cache: RowCache::new(output),
             scratch: vec![0; input.words],
+            positions: 0,
         }
     }
 }
 
-/// The output matrix of [`SharedWeights`], with a row buffer.
+/// The output matrix of [`SharedWeights`] and its cache.
 pub(crate) struct SharedOutputs<'o> {
     dim: usize,
     output: &'o SharedMatrix,
-    buffer: &'o mut [u64],
+    cache: &'o mut RowCache,
 }
 
 impl OutputRows for SharedOutputs<'_> {
@@ -419,12 +530,8 @@ impl OutputRows for SharedOutputs<'_> {
         row: usize,
         f: impl FnOnce(&mut [f32]) -> Option<R>,
     ) -> Option<R> {
-        self.output.load(row, self.buffer);
-        let result = f(&mut bytemuck::cast_slice_mut::<u64, f32>(self.buffer)[..self.dim]);
-        if result.is_some() {
-            self.output.store(row, self.buffer);
-        }
-        result
+        let words = self.cache.get(self.output, row);
+        f(&mut bytemuck::cast_slice_mut::<u64, f32>(words)[..self.dim])
     }
 }
 
@@ -440,25 +547,43 @@ impl WeightStore for SharedWeights<'_> {
         row: usize,
         f: impl FnOnce(&[f32], &mut SharedOutputs<'_>) -> R,
     ) -> R {
-        self.input.load(row, &mut self.context);
+        let context = self.input_cache.get(self.input, row);
         let mut outputs = SharedOutputs {
             dim: self.dim,
             output: self.output,
-            buffer: &mut self.scratch,
+            cache: &mut self.output_cache,
         };
         f(
-            &bytemuck::cast_slice::<u64, f32>(&self.context)[..self.dim],
+            &bytemuck::cast_slice::<u64, f32>(context)[..self.dim],
             &mut outputs,
         )
     }
 
     #[inline(always)]
     fn add_input<S: Simd>(&mut self, simd: S, row: usize, delta: &[f32]) {
-        // Reload: another thread may have changed the row since `with_input` read it.
-        self.input.load(row, &mut self.scratch);
-        let values = &mut bytemuck::cast_slice_mut::<u64, f32>(&mut self.scratch)[..self.dim];
-        axpy(simd, values, 1.0, delta);
-        self.input.store(row, &self.scratch);
+        let words = self.input_cache.get(self.input, row);
+        axpy(
+            simd,
+            &mut bytemuck::cast_slice_mut::<u64, f32>(words)[..self.dim],
+            1.0,
+            delta,
+        );
+    }
+
+    #[inline(always)]
+    fn position_done<S: Simd>(&mut self, simd: S) {
+        self.positions += 1;
+        if self.positions >= FLUSH_POSITIONS {
+            self.flush(simd);
+        }
+    }
+
+    #[inline(always)]
+    fn flush<S: Simd>(&mut self, simd: S) {
+        self.positions = 0;
+        self.input_cache.flush(simd, self.input, &mut self.scratch);
+        self.output_cache
+            .flush(simd, self.output, &mut self.scratch);
     }
 }
 
@@ -557,8 +682,74 @@ mod tests {
             trainer.train_pair(pulp::Scalar::new(), &mut shared, centre, context, 0.025);
         }
         assert!(loss_plain > 0.0);
+        // The cache holds the same values as the plain store, pair by pair.
         assert_eq!(trainer.loss, loss_plain);
-        assert_eq!(in_b.into_values(), in_a);
-        assert_eq!(out_b.into_values(), out_a);
+        shared.flush(pulp::Scalar::new());
+        // Published as `base + (working - base)`, equal to the working copy up to rounding.
+        let close = |a: Vec<f32>, b: &[f32]| {
+            assert_eq!(a.len(), b.len());
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                assert!((x - y).abs() <= 1e-7, "index {i}: {x} against {y}");
+            }
+        };
+        close(in_b.into_values(), &in_a);
+        close(out_b.into_values(), &out_a);
+    }
+
+    #[test]
+    fn shared_matrix_round_trips_odd_and_even_widths() {
+        for dim in [1, 2, 5, 8] {
+            let values: Vec<f32> = (0..3 * dim).map(|i| i as f32 * 0.5 - 1.0).collect();
+            assert_eq!(
+                SharedMatrix::new(&values, dim).into_values(),
+                values,
+                "dim {dim}"
+            );
+        }
+    }
+
+    #[test]
+    fn flushes_add_the_updates_of_every_thread() {
+        // Two views change the same row between their reads and their flushes, as two
+        // threads may: both changes reach the shared row.
+        let dim = 5;
+        let (input, output) = (
+            SharedMatrix::new(&[0.0; 10], dim),
+            SharedMatrix::new(&[0.0; 10], dim),
+        );
+        let simd = pulp::Scalar::new();
+        let mut a = SharedWeights::new(&input, &output);
+        let mut b = SharedWeights::new(&input, &output);
+        a.add_input(simd, 1, &[1.0; 5]);
+        b.add_input(simd, 1, &[2.0; 5]);
+        b.add_input(simd, 0, &[0.5; 5]);
+        a.flush(simd);
+        b.flush(simd);
+        let values = input.into_values();
+        assert_eq!(values[..5], [0.5; 5]);
+        assert_eq!(values[5..], [3.0; 5]);
+    }
+
+    #[test]
+    fn positions_trigger_a_flush() {
+        let dim = 4;
+        let (input, output) = (
+            SharedMatrix::new(&[0.0; 4], dim),
+            SharedMatrix::new(&[0.0; 4], dim),
+        );
+        let simd = pulp::Scalar::new();
+        let mut view = SharedWeights::new(&input, &output);
+        view.add_input(simd, 0, &[1.0; 4]);
+        for _ in 0..FLUSH_POSITIONS - 1 {
+            view.position_done(simd);
+        }
+        let shared_row = |matrix: &SharedMatrix| {
+            let mut words = [0u64; 2];
+            matrix.load(0, &mut words);
+            bytemuck::cast::<[u64; 2], [f32; 4]>(words)
+        };
+        assert_eq!(shared_row(&input), [0.0; 4]);
+        view.position_done(simd);
+        assert_eq!(shared_row(&input), [1.0; 4]);
     }
 }

@@ -30,11 +30,18 @@
 //!
 //! With `n_threads = Some(1)` one thread updates plain `f32` slices, and the result depends
 //! only on the seed. With more threads, workers take jobs of about 10,000 tokens and update
-//! shared weights without waiting for each other (Hogwild, as gensim's workers do). Safe Rust
-//! has no racy float writes, so each row sits behind its own mutex, taken for one row update
-//! at a time: uncontended locking costs far less than the 1 KiB row it guards, whereas relaxed
-//! atomic cells measured 3x slower per thread because their loads are not vectorised. Results
-//! with several threads vary from run to run.
+//! shared weights without waiting for each other (Hogwild, as gensim's workers do). The shared
+//! matrices are relaxed atomic words, which safe Rust allows to be read and written by several
+//! threads at once. Each worker keeps private copies of the rows it uses and adds its changes to
+//! the shared rows every 32 centre positions (about 1,000 pairs), so a frequent row crosses
+//! between cores once per batch instead of once per update. A worker thus sees another
+//! worker's updates up to one batch late. Results with several threads vary from run to run.
+//!
+//! # Speed
+//!
+//! The update runs with AVX2 and FMA when the CPU has them, chosen at run time through `pulp`
+//! (plain scalar code otherwise), so results on one machine can differ from another's in the
+//! last bits.
 //!
 //! # Conventions
 //!

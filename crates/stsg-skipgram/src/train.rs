@@ -1,5 +1,5 @@
 //! The training loop: corpus checks, vocabulary, initial weights, epochs of jobs run by one
-//! thread (plain weights, deterministic) or several Hogwild threads (per-row locks), the
+//! thread (plain weights, deterministic) or several Hogwild threads (batched lock-free updates), the
 //! learning-rate schedule and progress reports.
 
 use std::sync::Mutex;
@@ -406,6 +406,7 @@ fn run_job<S: Simd, W: WeightStore>(
         stats.trained_tokens += kept.len() as u64;
         train_sequence(simd, plan, kept, weights, trainer, alpha);
     }
+    weights.flush(simd);
     stats.loss = trainer.loss;
     stats
 }
@@ -436,6 +437,7 @@ fn train_sequence<S: Simd, W: WeightStore>(
                 trainer.train_pair(simd, weights, centre, context as usize, alpha);
             }
         }
+        weights.position_done(simd);
     }
 }
 
