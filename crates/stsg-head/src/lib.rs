@@ -49,6 +49,7 @@ mod linalg;
 pub mod metrics;
 mod model;
 mod params;
+mod simd;
 mod targets;
 mod train;
 

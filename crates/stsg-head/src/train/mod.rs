@@ -3,6 +3,7 @@
 //! All classes are fitted jointly as one `(features + 1) x classes` parameter matrix, so every
 //! iteration costs two dense products of the `rows x features` matrix (see `objective`).
 
+mod kernel;
 mod lbfgs;
 mod objective;
 mod precondition;
@@ -146,6 +147,16 @@ fn standardize(x: ArrayView2<'_, f32>, st: &Standardization) -> Array2<f32> {
     out
 }
 
+/// Returns `a` in C order, which the loss kernels need. `select` along columns may return
+/// another layout.
+fn row_major(a: Array2<f32>) -> Array2<f32> {
+    if a.is_standard_layout() {
+        a
+    } else {
+        a.as_standard_layout().into_owned()
+    }
+}
+
 /// The class statuses and the data term over the trained classes.
 struct Classes {
     status: Vec<ClassStatus>,
@@ -207,9 +218,9 @@ fn sigmoid_classes(targets: ArrayView2<'_, f32>, weighting: ClassWeight) -> Clas
     Classes {
         curvature,
         loss: Loss::Sigmoid {
-            targets: targets.select(Axis(1), &trained),
-            pos_weight,
-            neg_weight,
+            targets: row_major(targets.select(Axis(1), &trained)),
+            pos_weight: pos_weight.iter().map(|&w| w as f32).collect(),
+            neg_weight: neg_weight.iter().map(|&w| w as f32).collect(),
         },
         status,
         trained,
@@ -254,14 +265,16 @@ fn softmax_classes(
             ClassWeight::Balanced => n / (trained.len() as f64 * mass[k]),
         })
         .collect();
-    let normalized = normalized.select(Axis(1), &trained);
+    let normalized = row_major(normalized.select(Axis(1), &trained));
     let row_weight = normalized
         .outer_iter()
         .map(|t| {
-            t.iter()
+            let weight: f64 = t
+                .iter()
                 .zip(&class_weight)
                 .map(|(&v, w)| f64::from(v) * w)
-                .sum()
+                .sum();
+            weight as f32
         })
         .collect();
     let initial_bias = trained
