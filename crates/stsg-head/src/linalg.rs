@@ -5,7 +5,8 @@
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
-use ndarray::ArrayView2;
+use ndarray::parallel::prelude::*;
+use ndarray::{ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use crate::HeadError;
@@ -24,6 +25,8 @@ pub(crate) fn with_pool<R: Send>(n_threads: Option<usize>, f: impl FnOnce() -> R
     }
 }
 
+/// Rows per task of the parallel input checks.
+const CHECK_ROWS: usize = 256;
 /// Rows per task of the parallel matrix products.
 const PRODUCT_ROWS: usize = 4096;
 
@@ -96,19 +99,56 @@ pub(crate) fn matmul_xt_r(x: &[f32], r: &[f32], out: &mut [f32], n: usize, d: us
     }
 }
 
-/// Returns an error naming the first row and column holding NaN or an infinity.
-pub(crate) fn check_finite(x: ArrayView2<'_, f32>, what: &'static str) -> Result<(), HeadError> {
-    for (row, values) in x.outer_iter().enumerate() {
-        if let Some((col, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(HeadError::NonFinite {
-                what,
-                row,
-                col,
-                value,
-            });
+/// Returns whether every value is finite, without branching per value so that the loop
+/// vectorises: `v * 0` is 0 for finite `v` and NaN for NaN and the infinities.
+fn all_finite(values: &[f32]) -> bool {
+    let mut lanes = [0.0f32; 8];
+    let mut chunks = values.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += v * 0.0;
         }
     }
-    Ok(())
+    lanes.iter().all(|&lane| lane == 0.0) && chunks.remainder().iter().all(|v| v.is_finite())
+}
+
+/// Returns the index of the first row for which `is_bad` holds, checking blocks of rows in
+/// parallel.
+pub(crate) fn first_bad_row(
+    x: ArrayView2<'_, f32>,
+    is_bad: impl Fn(ArrayView1<'_, f32>) -> bool + Sync,
+) -> Option<usize> {
+    x.axis_chunks_iter(Axis(0), CHECK_ROWS)
+        .into_par_iter()
+        .enumerate()
+        .find_map_first(|(block, rows)| {
+            rows.outer_iter()
+                .position(&is_bad)
+                .map(|row| block * CHECK_ROWS + row)
+        })
+}
+
+/// Returns an error naming the first row and column holding NaN or an infinity.
+pub(crate) fn check_finite(x: ArrayView2<'_, f32>, what: &'static str) -> Result<(), HeadError> {
+    let row = first_bad_row(x, |values| match values.as_slice() {
+        Some(slice) => !all_finite(slice),
+        None => values.iter().any(|v| !v.is_finite()),
+    });
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let (col, &value) = x
+        .row(row)
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !v.is_finite())
+        .expect("the row was found to hold a non-finite value");
+    Err(HeadError::NonFinite {
+        what,
+        row,
+        col,
+        value,
+    })
 }
 
 #[cfg(test)]
@@ -155,6 +195,36 @@ mod tests {
         assert!(
             matches!(err, HeadError::NonFinite { row: 1, col: 1, .. }),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn first_non_finite_row_is_found_across_blocks() {
+        let (n, d) = (3 * CHECK_ROWS + 5, 19);
+        for (row, col, value) in [
+            (0, 0, f32::NAN),
+            (CHECK_ROWS - 1, 18, f32::INFINITY),
+            (2 * CHECK_ROWS + 1, 8, f32::NEG_INFINITY),
+            (n - 1, 17, f32::NAN),
+        ] {
+            let mut x = ndarray::Array2::<f32>::from_elem((n, d), 1.5);
+            x[[row, col]] = value;
+            // A later bad value must not hide the first one.
+            x[[n - 1, 18]] = f32::INFINITY;
+            for view in [x.view(), x.t().as_standard_layout().t()] {
+                let err = check_finite(view, "feature").unwrap_err();
+                assert!(
+                    matches!(err, HeadError::NonFinite { row: r, col: c, .. } if r == row && c == col),
+                    "expected row {row} col {col}: {err}"
+                );
+            }
+        }
+        assert!(
+            check_finite(
+                ndarray::Array2::<f32>::from_elem((n, d), -3.0e38).view(),
+                "feature"
+            )
+            .is_ok()
         );
     }
 }

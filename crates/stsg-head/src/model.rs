@@ -2,13 +2,15 @@
 
 use std::path::Path;
 
-use ndarray::{Array1, Array2, ArrayView2, Axis, Slice};
-use rayon::prelude::*;
+use ndarray::parallel::prelude::*;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use pulp::{Simd, WithSimd};
 use serde::{Deserialize, Serialize};
 use stsg_core::artifact::{Artifact, ArtifactWriter};
 use stsg_core::{Head, LabelSet};
 
-use crate::linalg::{check_finite, matmul_xw};
+use crate::linalg::{check_finite, matmul_xw_serial};
+use crate::simd::{DivideBy, ExpShifted, Sigmoid, map_in_place};
 use crate::{HeadError, HeadKind, HeadParams};
 
 /// Artifact kind of a saved [`LinearHead`].
@@ -16,8 +18,10 @@ pub const ARTIFACT_KIND: &str = "stsg-head/linear";
 /// Format version of the saved [`LinearHead`] this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Rows standardised and multiplied at a time in [`LinearHead::predict`].
-const PREDICT_CHUNK: usize = 4096;
+/// Rows per parallel task of [`LinearHead::predict`]. Each task standardises its block into a
+/// buffer of its own (2 MiB at 1024 features), multiplies it and applies the link function, so
+/// the block is reused while it is likely still in cache.
+const PREDICT_BLOCK: usize = 512;
 
 /// Training outcome of one class, set by its positive and negative rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +44,33 @@ pub struct Standardization {
     pub mean: Array1<f32>,
     /// Population standard deviations of the training rows; 1 for a constant feature.
     pub scale: Array1<f32>,
+}
+
+impl Standardization {
+    /// Writes `(row - mean) / scale` into `out`.
+    pub(crate) fn apply_to_row(&self, row: ArrayView1<'_, f32>, out: &mut [f32]) {
+        let mean = self
+            .mean
+            .as_slice()
+            .expect("heads build their arrays contiguous");
+        let scale = self
+            .scale
+            .as_slice()
+            .expect("heads build their arrays contiguous");
+        // Both arms run the same loop, but the compiler vectorises it only over slices.
+        match row.as_slice() {
+            Some(row) => {
+                for (((o, &v), &m), &s) in out.iter_mut().zip(row).zip(mean).zip(scale) {
+                    *o = (v - m) / s;
+                }
+            }
+            None => {
+                for (((o, &v), &m), &s) in out.iter_mut().zip(row).zip(mean).zip(scale) {
+                    *o = (v - m) / s;
+                }
+            }
+        }
+    }
 }
 
 /// Outcome of a fit.
@@ -143,41 +174,62 @@ impl LinearHead {
         &self,
         windows: ArrayView2<'_, f32>,
     ) -> Result<Array2<f32>, HeadError> {
+        self.scores(windows, Link::Identity)
+    }
+
+    /// Computes `link(standardise(x) W + b)` in parallel blocks of [`PREDICT_BLOCK`] rows. Each
+    /// block is standardised into a buffer of its thread, multiplied on that thread and passed
+    /// through the link function while it is still in cache.
+    fn scores(&self, windows: ArrayView2<'_, f32>, link: Link) -> Result<Array2<f32>, HeadError> {
         self.check_input(windows)?;
         let (n, d, c) = (windows.nrows(), self.weights.nrows(), self.weights.ncols());
         let weights = self
             .weights
             .as_slice()
             .expect("head weights are stored in C order");
+        let bias = self
+            .bias
+            .as_slice()
+            .expect("heads build their arrays contiguous");
+        // Softmax heads give untrained classes probability 0, so their margins become -inf.
+        let softmax_offset: Vec<f32> = self
+            .status
+            .iter()
+            .map(|s| match s {
+                ClassStatus::Trained => 0.0,
+                _ => f32::NEG_INFINITY,
+            })
+            .collect();
         let mut out = Array2::<f32>::zeros((n, c));
-        let mut buffer = Vec::with_capacity(PREDICT_CHUNK.min(n) * d);
-        for (start, mut out_rows) in (0..n)
-            .step_by(PREDICT_CHUNK)
-            .zip(out.axis_chunks_iter_mut(Axis(0), PREDICT_CHUNK))
-        {
-            let rows = windows.slice_axis(Axis(0), Slice::from(start..start + out_rows.nrows()));
-            buffer.clear();
-            match &self.standardization {
-                Some(st) => {
-                    for row in rows.rows() {
-                        buffer.extend(
-                            row.iter()
-                                .zip(&st.mean)
-                                .zip(&st.scale)
-                                .map(|((&v, &m), &s)| (v - m) / s),
-                        );
-                    }
-                }
-                None => buffer.extend(rows.iter().copied()),
-            }
-            let out_slice = out_rows
-                .as_slice_mut()
-                .expect("freshly allocated output is in C order");
-            matmul_xw(&buffer, weights, out_slice, rows.nrows(), d, c);
-        }
-        out.axis_iter_mut(Axis(0))
+        out.axis_chunks_iter_mut(Axis(0), PREDICT_BLOCK)
             .into_par_iter()
-            .for_each(|mut row| row += &self.bias);
+            .zip(windows.axis_chunks_iter(Axis(0), PREDICT_BLOCK))
+            .for_each_init(Vec::new, |buffer: &mut Vec<f32>, (mut out_rows, rows)| {
+                let m = rows.nrows();
+                let input: &[f32] = match (&self.standardization, rows.as_slice()) {
+                    (None, Some(slice)) => slice,
+                    (standardization, _) => {
+                        buffer.resize(m * d, 0.0);
+                        for (row, target) in rows.outer_iter().zip(buffer.chunks_exact_mut(d)) {
+                            match standardization {
+                                Some(st) => st.apply_to_row(row, target),
+                                None => target.iter_mut().zip(row).for_each(|(t, &v)| *t = v),
+                            }
+                        }
+                        buffer
+                    }
+                };
+                let out_slice = out_rows
+                    .as_slice_mut()
+                    .expect("freshly allocated output is in C order");
+                matmul_xw_serial(input, weights, out_slice, m, d, c);
+                pulp::Arch::new().dispatch(LinkRows {
+                    scores: out_slice,
+                    bias,
+                    softmax_offset: &softmax_offset,
+                    link,
+                });
+            });
         Ok(out)
     }
 
@@ -282,12 +334,48 @@ fn vector(artifact: &Artifact, name: &str, len: usize) -> Result<Array1<f32>, St
     Ok(array.into_iter().collect())
 }
 
-fn sigmoid(z: f32) -> f32 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
+/// Function applied to the margins of each row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    Identity,
+    Sigmoid,
+    Softmax,
+}
+
+/// Adds the bias to a block of margin rows and applies the link function in place.
+struct LinkRows<'a> {
+    /// Rows of `bias.len()` margins, C order.
+    scores: &'a mut [f32],
+    bias: &'a [f32],
+    /// 0 for trained classes and -inf for the others. Only the softmax uses it.
+    softmax_offset: &'a [f32],
+    link: Link,
+}
+
+impl WithSimd for LinkRows<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let c = self.bias.len();
+        for row in self.scores.chunks_exact_mut(c) {
+            for (v, b) in row.iter_mut().zip(self.bias) {
+                *v += b;
+            }
+            match self.link {
+                Link::Identity => {}
+                Link::Sigmoid => map_in_place(simd, row, &Sigmoid),
+                Link::Softmax => {
+                    for (v, offset) in row.iter_mut().zip(self.softmax_offset) {
+                        *v += offset;
+                    }
+                    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                    map_in_place(simd, row, &ExpShifted(max));
+                    let sum: f32 = row.iter().sum();
+                    map_in_place(simd, row, &DivideBy(sum));
+                }
+            }
+        }
     }
 }
 
@@ -305,33 +393,112 @@ impl Head for LinearHead {
     /// Returns sigmoid probabilities per class, or softmax probabilities over the trained
     /// classes (classes without positive training rows score 0 in a softmax head).
     fn predict(&self, windows: ArrayView2<'_, f32>) -> Result<Array2<f32>, HeadError> {
-        let mut scores = self.decision_function(windows)?;
-        match self.kind {
-            HeadKind::Sigmoid => scores.par_mapv_inplace(sigmoid),
+        let link = match self.kind {
+            HeadKind::Sigmoid => Link::Sigmoid,
+            HeadKind::Softmax => Link::Softmax,
+        };
+        self.scores(windows, link)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a clear test failure
+mod tests {
+    use super::*;
+
+    /// A head with fixed pseudo-random weights over `d` features and `c` classes, the last class
+    /// untrained.
+    fn head(kind: HeadKind, standardized: bool, d: usize, c: usize) -> LinearHead {
+        let value = |i: usize| ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * 0.8;
+        let mut status = vec![ClassStatus::Trained; c];
+        status[c - 1] = ClassStatus::NoPositive;
+        LinearHead {
+            kind,
+            labels: LabelSet::new((0..c).map(|k| format!("class{k}"))).unwrap(),
+            weights: Array2::from_shape_fn((d, c), |(j, k)| value(j * c + k + 3)),
+            bias: (0..c).map(|k| 2.0 * value(k + 11)).collect(),
+            standardization: standardized.then(|| Standardization {
+                mean: (0..d).map(|j| value(j + 5)).collect(),
+                scale: (0..d).map(|j| 0.5 + value(j + 17).abs()).collect(),
+            }),
+            status,
+            params: HeadParams::new().kind(kind),
+            summary: TrainingSummary {
+                n_rows: 1,
+                iterations: 0,
+                converged: true,
+                objective: 0.0,
+                max_gradient: 0.0,
+            },
+        }
+    }
+
+    /// Returns the scores of `head` for row `i` of `x`, computed in `f64` entry by entry.
+    fn reference_scores(head: &LinearHead, x: ArrayView2<'_, f32>, i: usize) -> Vec<f64> {
+        let (d, c) = head.weights.dim();
+        let margins: Vec<f64> = (0..c)
+            .map(|k| {
+                let mut z = f64::from(head.bias[k]);
+                for j in 0..d {
+                    let mut v = f64::from(x[[i, j]]);
+                    if let Some(st) = &head.standardization {
+                        v = (v - f64::from(st.mean[j])) / f64::from(st.scale[j]);
+                    }
+                    z += v * f64::from(head.weights[[j, k]]);
+                }
+                z
+            })
+            .collect();
+        match head.kind {
+            HeadKind::Sigmoid => margins.iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect(),
             HeadKind::Softmax => {
-                let trained: Vec<bool> = self
-                    .status
-                    .iter()
-                    .map(|s| *s == ClassStatus::Trained)
-                    .collect();
-                scores
-                    .axis_iter_mut(Axis(0))
-                    .into_par_iter()
-                    .for_each(|mut row| {
-                        let max = row
-                            .iter()
-                            .zip(&trained)
-                            .filter(|(_, t)| **t)
-                            .fold(f32::NEG_INFINITY, |m, (&v, _)| m.max(v));
-                        let mut sum = 0.0;
-                        for (v, &t) in row.iter_mut().zip(&trained) {
-                            *v = if t { (*v - max).exp() } else { 0.0 };
-                            sum += *v;
+                let trained = |k: usize| head.status[k] == ClassStatus::Trained;
+                let max = (0..c)
+                    .filter(|&k| trained(k))
+                    .fold(f64::NEG_INFINITY, |m, k| m.max(margins[k]));
+                let exps: Vec<f64> = (0..c)
+                    .map(|k| {
+                        if trained(k) {
+                            (margins[k] - max).exp()
+                        } else {
+                            0.0
                         }
-                        row.mapv_inplace(|v| v / sum);
-                    });
+                    })
+                    .collect();
+                let sum: f64 = exps.iter().sum();
+                exps.iter().map(|e| e / sum).collect()
             }
         }
-        Ok(scores)
+    }
+
+    #[test]
+    fn blocked_prediction_matches_f64_scores() {
+        let (n, d, c) = (2 * PREDICT_BLOCK + 7, 37, 13);
+        let x = Array2::from_shape_fn((n, d), |(i, j)| {
+            ((i * 31 + j * 17) % 97) as f32 / 24.0 - 2.0
+        });
+        // The same values with rows that are not contiguous in memory.
+        let strided = x.t().as_standard_layout().into_owned();
+        for kind in [HeadKind::Sigmoid, HeadKind::Softmax] {
+            for standardized in [true, false] {
+                let head = head(kind, standardized, d, c);
+                for input in [x.view(), strided.t()] {
+                    let scores = head.predict(input).unwrap();
+                    for i in 0..n {
+                        let expected = reference_scores(&head, x.view(), i);
+                        for (k, &e) in expected.iter().enumerate() {
+                            let got = f64::from(scores[[i, k]]);
+                            assert!(
+                                (got - e).abs() <= 1e-5,
+                                "{kind:?}, standardized {standardized}, row {i} class {k}: {got} vs {e}"
+                            );
+                        }
+                    }
+                    if kind == HeadKind::Softmax {
+                        assert!(scores.column(c - 1).iter().all(|&v| v == 0.0));
+                    }
+                }
+            }
+        }
     }
 }

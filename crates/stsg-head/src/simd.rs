@@ -136,7 +136,7 @@ pub(crate) fn ln_1p<S: Simd>(simd: S, x: S::f32s) -> S::f32s {
     simd.mul_add_e_f32s(k, simd.splat_f32s(LN2_HIGH), log_m)
 }
 
-/// Sigmoids of `z` and of `-z` from `e = exp(-|z|)`, each without cancellation.
+/// Returns the sigmoids of `z` and of `-z` from `e = exp(-|z|)`, each without cancellation.
 #[inline(always)]
 pub(crate) fn sigmoid_pair<S: Simd>(simd: S, z: S::f32s, e: S::f32s) -> (S::f32s, S::f32s) {
     let r = simd.div_f32s(simd.splat_f32s(1.0), simd.add_f32s(simd.splat_f32s(1.0), e));
@@ -154,10 +154,72 @@ pub(crate) fn exp_neg_abs<S: Simd>(simd: S, z: S::f32s) -> S::f32s {
     exp(simd, simd.neg_f32s(simd.abs_f32s(z)))
 }
 
+/// A function applied lane by lane with [`map_in_place`].
+///
+/// This is a trait rather than a closure because a closure written inside `with_simd` is
+/// compiled without the target features that [`pulp::Arch::dispatch`] enables for `with_simd`,
+/// so every SIMD operation in its body becomes an out-of-line call.
+pub(crate) trait LaneMap {
+    /// Returns the function of every lane of `v`.
+    fn apply<S: Simd>(&self, simd: S, v: S::f32s) -> S::f32s;
+}
+
+/// The logistic sigmoid `1 / (1 + exp(-z))`.
+pub(crate) struct Sigmoid;
+
+impl LaneMap for Sigmoid {
+    #[inline(always)]
+    fn apply<S: Simd>(&self, simd: S, z: S::f32s) -> S::f32s {
+        sigmoid_pair(simd, z, exp_neg_abs(simd, z)).0
+    }
+}
+
+/// `exp(v - shift)`.
+pub(crate) struct ExpShifted(pub(crate) f32);
+
+impl LaneMap for ExpShifted {
+    #[inline(always)]
+    fn apply<S: Simd>(&self, simd: S, v: S::f32s) -> S::f32s {
+        exp(simd, simd.sub_f32s(v, simd.splat_f32s(self.0)))
+    }
+}
+
+/// `v / divisor`.
+pub(crate) struct DivideBy(pub(crate) f32);
+
+impl LaneMap for DivideBy {
+    #[inline(always)]
+    fn apply<S: Simd>(&self, simd: S, v: S::f32s) -> S::f32s {
+        simd.div_f32s(v, simd.splat_f32s(self.0))
+    }
+}
+
+/// Applies `f` to `values` in place, one vector at a time, the tail through a partial vector.
+#[inline(always)]
+pub(crate) fn map_in_place<S: Simd>(simd: S, values: &mut [f32], f: &impl LaneMap) {
+    let (head, tail) = S::as_mut_simd_f32s(values);
+    for v in head {
+        *v = f.apply(simd, *v);
+    }
+    if !tail.is_empty() {
+        let v = f.apply(simd, simd.partial_load_f32s(tail));
+        simd.partial_store_f32s(tail, v);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use pulp::WithSimd;
+
+    struct Ln1p;
+
+    impl LaneMap for Ln1p {
+        #[inline(always)]
+        fn apply<S: Simd>(&self, simd: S, v: S::f32s) -> S::f32s {
+            ln_1p(simd, v)
+        }
+    }
 
     #[derive(Clone, Copy)]
     enum Function {
@@ -175,17 +237,10 @@ mod tests {
 
         fn with_simd<S: Simd>(self, simd: S) -> Vec<f32> {
             let mut out = self.values.to_vec();
-            let (head, tail) = S::as_mut_simd_f32s(&mut out);
-            let function = self.function;
-            let apply = |v| match function {
-                Function::Exp => exp(simd, v),
-                Function::Ln1p => ln_1p(simd, v),
-            };
-            for v in head {
-                *v = apply(*v);
+            match self.function {
+                Function::Exp => map_in_place(simd, &mut out, &ExpShifted(0.0)),
+                Function::Ln1p => map_in_place(simd, &mut out, &Ln1p),
             }
-            let last = apply(simd.partial_load_f32s(tail));
-            simd.partial_store_f32s(tail, last);
             out
         }
     }
