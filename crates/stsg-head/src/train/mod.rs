@@ -14,7 +14,7 @@ use stsg_core::{Fit, HeadDataset};
 
 use self::objective::{Loss, Objective};
 use self::precondition::Preconditioner;
-use crate::linalg::{check_finite, with_pool};
+use crate::linalg::{check_finite, first_bad_row, with_pool};
 use crate::{
     ClassStatus, ClassWeight, HeadError, HeadKind, HeadValidParams, LinearHead, Standardization,
     TrainingSummary,
@@ -75,46 +75,70 @@ fn check_shapes(data: &HeadDataset<'_>) -> Result<(), HeadError> {
 }
 
 fn check_targets(targets: ArrayView2<'_, f32>) -> Result<(), HeadError> {
-    for (row, values) in targets.outer_iter().enumerate() {
-        if let Some((col, &value)) = values
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !(**v >= 0.0 && **v <= 1.0))
-        {
-            return Err(HeadError::InvalidTarget { row, col, value });
-        }
+    let outside = |v: f32| !(0.0..=1.0).contains(&v);
+    let Some(row) = first_bad_row(targets, |values| values.iter().any(|&v| outside(v))) else {
+        return Ok(());
+    };
+    let (col, &value) = targets
+        .row(row)
+        .iter()
+        .enumerate()
+        .find(|(_, v)| outside(**v))
+        .expect("the row was found to hold a target outside [0, 1]");
+    Err(HeadError::InvalidTarget { row, col, value })
+}
+
+/// Adds `term(value, offset[j])` to `sums[j]` for the values of one row.
+#[inline(always)]
+fn add_row<'v>(
+    sums: &mut [f64],
+    offset: &[f64],
+    values: impl IntoIterator<Item = &'v f32>,
+    term: &impl Fn(f64, f64) -> f64,
+) {
+    for ((sum, &o), &v) in sums.iter_mut().zip(offset).zip(values) {
+        *sum += term(f64::from(v), o);
     }
-    Ok(())
+}
+
+/// Returns `sum_i term(x_ij, offset[j])` for every column `j`, in `f64`, summing blocks of rows
+/// in parallel.
+fn column_sums(
+    x: ArrayView2<'_, f32>,
+    offset: &[f64],
+    term: impl Fn(f64, f64) -> f64 + Sync,
+) -> Vec<f64> {
+    let d = x.ncols();
+    x.axis_chunks_iter(Axis(0), 1024)
+        .into_par_iter()
+        .map(|rows| {
+            let mut sums = vec![0.0f64; d];
+            for row in rows.outer_iter() {
+                // A contiguous row goes through slices, which the compiler vectorises.
+                match row.as_slice() {
+                    Some(slice) => add_row(&mut sums, offset, slice, &term),
+                    None => add_row(&mut sums, offset, row.iter(), &term),
+                }
+            }
+            sums
+        })
+        .reduce(
+            || vec![0.0; d],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            },
+        )
 }
 
 /// Computes the feature means and population standard deviations in `f64`, two passes.
 fn standardization(x: ArrayView2<'_, f32>) -> Standardization {
     let (n, d) = x.dim();
-    let sum_rows = |f: &(dyn Fn(usize, f32) -> f64 + Sync)| -> Vec<f64> {
-        x.axis_chunks_iter(Axis(0), 1024)
-            .into_par_iter()
-            .map(|chunk| {
-                let mut acc = vec![0.0f64; d];
-                for row in chunk.rows() {
-                    for (j, (a, &v)) in acc.iter_mut().zip(row.iter()).enumerate() {
-                        *a += f(j, v);
-                    }
-                }
-                acc
-            })
-            .reduce(
-                || vec![0.0; d],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            )
-    };
-    let mean: Vec<f64> = sum_rows(&|_, v| f64::from(v))
+    let mean: Vec<f64> = column_sums(x, &vec![0.0; d], |v, _| v)
         .into_iter()
         .map(|s| s / n as f64)
         .collect();
-    let var = sum_rows(&|j, v| (f64::from(v) - mean[j]).powi(2));
+    let var = column_sums(x, &mean, |v, m| (v - m) * (v - m));
     let scale = var
         .iter()
         .zip(&mean)
@@ -140,9 +164,10 @@ fn standardize(x: ArrayView2<'_, f32>, st: &Standardization) -> Array2<f32> {
     Zip::from(out.rows_mut())
         .and(x.rows())
         .par_for_each(|mut out, row| {
-            for (((o, &v), &m), &s) in out.iter_mut().zip(row).zip(&st.mean).zip(&st.scale) {
-                *o = (v - m) / s;
-            }
+            let out = out
+                .as_slice_mut()
+                .expect("rows of a fresh array are contiguous");
+            st.apply_to_row(row, out);
         });
     out
 }
@@ -170,14 +195,9 @@ struct Classes {
 
 fn sigmoid_classes(targets: ArrayView2<'_, f32>, weighting: ClassWeight) -> Classes {
     let n = targets.nrows() as f64;
-    let positive: Vec<f64> = targets
-        .axis_iter(Axis(1))
-        .map(|col| col.iter().map(|&v| f64::from(v)).sum())
-        .collect();
-    let negative: Vec<f64> = targets
-        .axis_iter(Axis(1))
-        .map(|col| col.iter().map(|&v| 1.0 - f64::from(v)).sum())
-        .collect();
+    let c = targets.ncols();
+    let positive = column_sums(targets, &vec![0.0; c], |v, _| v);
+    let negative = column_sums(targets, &vec![1.0; c], |v, one| one - v);
     let status: Vec<ClassStatus> = positive
         .iter()
         .zip(&negative)
@@ -240,10 +260,7 @@ fn softmax_classes(
         }
         values /= sum;
     }
-    let mass: Vec<f64> = normalized
-        .axis_iter(Axis(1))
-        .map(|col| col.iter().map(|&v| f64::from(v)).sum())
-        .collect();
+    let mass = column_sums(normalized.view(), &vec![0.0; normalized.ncols()], |v, _| v);
     let status: Vec<ClassStatus> = mass
         .iter()
         .map(|&m| {
