@@ -1,15 +1,18 @@
 //! What the pipeline commands share: logging, progress bars, configuration flags and the
 //! closing summary.
 
-use std::io::Write;
+use std::ffi::OsStr;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stsg_pipeline::{ConfigSpec, Preset, SkippedFile};
+use tracing::Subscriber;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Configuration flags of `train` and `pipeline`.
 #[derive(Args, Debug, Clone)]
@@ -130,18 +133,39 @@ impl<'a> MakeWriter<'a> for SuspendingStderr {
     }
 }
 
-/// Installs the tracing subscriber: level from `RUST_LOG` (default `info`, Symphonia at `warn`), records of the
-/// libraries' `log` calls included, lines written above the progress bars of `bars`.
+/// Installs the tracing subscriber: level from `RUST_LOG` (default `info`, Symphonia at
+/// `warn`), records of the libraries' `log` calls included, lines written above the progress
+/// bars of `bars`. Lines are coloured only when [`colour_logs`] allows it.
 pub fn init_logging(bars: &Bars) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,symphonia=warn"));
+    let ansi = colour_logs(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     // `try_init` also routes `log` records into tracing (tracing-subscriber's `tracing-log`
     // feature). A second call in one process fails harmlessly.
-    let _ = tracing_subscriber::fmt()
+    let _ = log_subscriber(filter, ansi, SuspendingStderr(bars.multi.clone())).try_init();
+}
+
+/// Returns whether log lines get ANSI colour codes: only on a terminal, and not when
+/// `NO_COLOR` is set to a non-empty value (<https://no-color.org>), so that a log redirected to
+/// a file is plain text.
+fn colour_logs(stderr_is_terminal: bool, no_color: Option<&OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
+/// Builds the log formatter of [`init_logging`], writing to `writer`.
+fn log_subscriber<W>(filter: EnvFilter, ansi: bool, writer: W) -> impl Subscriber + Send + Sync
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_writer(SuspendingStderr(bars.multi.clone()))
-        .try_init();
+        .with_ansi(ansi)
+        .with_writer(writer)
+        .finish()
 }
 
 /// Prints the skipped files grouped with their reasons.
@@ -186,4 +210,65 @@ pub fn load_model_and_audio(
     let files = stsg_pipeline::expand_audio_paths(audio)?;
     anyhow::ensure!(!files.is_empty(), "no audio files found in {audio:?}");
     Ok((model, files))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A log writer that keeps what it is given.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .expect("log buffer lock")
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    /// Formats one `info` line as [`init_logging`] would with `ansi`.
+    fn log_line(ansi: bool) -> String {
+        let out = Captured::default();
+        let subscriber = log_subscriber(EnvFilter::new("info"), ansi, out.clone());
+        tracing::subscriber::with_default(subscriber, || tracing::info!("stage done"));
+        let bytes = out.0.lock().expect("log buffer lock").clone();
+        String::from_utf8(bytes).expect("log lines are UTF-8")
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour_logs(true, None));
+        assert!(colour_logs(true, Some(OsStr::new(""))));
+        assert!(!colour_logs(false, None));
+        assert!(!colour_logs(true, Some(OsStr::new("1"))));
+        assert!(!colour_logs(false, Some(OsStr::new("1"))));
+    }
+
+    #[test]
+    fn redirected_log_has_no_escape_codes() {
+        let plain = log_line(colour_logs(false, None));
+        assert!(plain.contains("stage done"), "{plain:?}");
+        assert!(!plain.contains('\u{1b}'), "{plain:?}");
+        let no_color = log_line(colour_logs(true, Some(OsStr::new("1"))));
+        assert!(!no_color.contains('\u{1b}'), "{no_color:?}");
+        // The terminal case does colour, so the checks above test the switch.
+        let coloured = log_line(colour_logs(true, None));
+        assert!(coloured.contains('\u{1b}'), "{coloured:?}");
+    }
 }
