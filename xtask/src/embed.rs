@@ -14,6 +14,13 @@ use crate::ui::{self, Bars};
 
 /// Arguments of `cargo xtask embed`.
 #[derive(Args)]
+#[command(after_help = "\
+Exit status:
+  0  every file was embedded and the .npy and index written
+  1  error (printed on stderr)
+  2  the .npy and index were written, but some files could not be read and were skipped;
+     the summary lists them with the reason, and they have no rows.
+     (A command-line usage error also exits with 2, before anything runs.)")]
 pub struct EmbedArgs {
     /// Model bundle folder.
     #[arg(long, value_name = "BUNDLE")]
@@ -84,11 +91,7 @@ pub fn run(args: &EmbedArgs) -> anyhow::Result<ExitCode> {
     println!("  windows:           {} x {dim}", vectors.nrows());
     println!("  embeddings:        {}", args.out.display());
     println!("  index:             {}", index_path.display());
-    Ok(if skipped.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(ui::exit_code(&skipped))
 }
 
 /// Quotes a CSV field when it contains a comma, quote or newline.

@@ -11,6 +11,14 @@ use crate::ui::{self, Bars};
 
 /// Arguments of `cargo xtask infer`.
 #[derive(Args)]
+#[command(after_help = "\
+Exit status:
+  0  every file was scored and the submission written
+  1  error (printed on stderr)
+  2  the submission was written, but some files could not be read and were skipped; the
+     summary lists them with the reason. Their rows are missing from the submission, or
+     filled with each class's mean score when --sample-submission names them.
+     (A command-line usage error also exits with 2, before anything runs.)")]
 pub struct InferArgs {
     /// Model bundle folder written by `cargo xtask train` or `pipeline`.
     #[arg(long, value_name = "BUNDLE")]
@@ -69,9 +77,5 @@ pub fn run(args: &InferArgs) -> anyhow::Result<ExitCode> {
         args.out.display(),
         submission.len()
     );
-    Ok(if skipped.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(ui::exit_code(&skipped))
 }

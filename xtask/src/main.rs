@@ -65,3 +65,35 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// The `--help` text of a subcommand.
+    fn long_help(name: &str) -> String {
+        let mut cli = Cli::command();
+        let sub = cli
+            .find_subcommand_mut(name)
+            .unwrap_or_else(|| panic!("no subcommand {name}"));
+        sub.render_long_help().to_string()
+    }
+
+    #[test]
+    fn partial_success_exit_status_is_in_help() {
+        let code = format!("  {}  ", ui::EXIT_FILES_SKIPPED);
+        for name in ["infer", "embed"] {
+            let help = long_help(name);
+            assert!(help.contains("Exit status:"), "{name}:\n{help}");
+            assert!(help.contains(&code), "{name}:\n{help}");
+            assert!(help.contains("skipped"), "{name}:\n{help}");
+        }
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -4,6 +4,7 @@
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
@@ -166,6 +167,19 @@ where
         .with_ansi(ansi)
         .with_writer(writer)
         .finish()
+}
+
+/// Exit status of `infer` and `embed` when they wrote their output but skipped some files
+/// (documented in their `--help`).
+pub const EXIT_FILES_SKIPPED: u8 = 2;
+
+/// Success when no file was skipped, else [`EXIT_FILES_SKIPPED`].
+pub fn exit_code(skipped: &[SkippedFile]) -> ExitCode {
+    if skipped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FILES_SKIPPED)
+    }
 }
 
 /// Prints the skipped files grouped with their reasons.
