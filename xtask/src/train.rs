@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use stsg_pipeline::{Dataset, train, with_threads};
+use stsg_pipeline::{ConfigSpec, Dataset, train, with_threads};
 
 use crate::ui::{self, Bars, ConfigArgs};
 
@@ -25,14 +25,23 @@ pub struct TrainArgs {
     print_config: bool,
 }
 
+/// The configuration `--print-config` prints, after the checks a training run makes before it
+/// reads any audio, so an invalid value fails with the run's error message. Without probing
+/// the data, `auto` is resolved to `small-data`, and the rule that needs the data (codebook
+/// size against the corpus's frame count) is not checked.
+fn checked_config_toml(spec: &ConfigSpec) -> anyhow::Result<String> {
+    let config = spec.build(spec.preset)?;
+    config.check()?;
+    Ok(config.to_toml())
+}
+
 /// Trains on `--data` and writes the bundle to `--out`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
     let bars = Bars::new();
     ui::init_logging(&bars);
     let spec = args.config.spec()?;
     if args.print_config {
-        // Without probing the data, `auto` prints the small-data preset.
-        print!("{}", spec.build(spec.preset)?.to_toml());
+        print!("{}", checked_config_toml(&spec)?);
         return Ok(ExitCode::SUCCESS);
     }
     let data = Dataset::open(&args.data)?;
@@ -65,4 +74,65 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<ExitCode> {
     ui::print_times(&report.times.0);
     println!("  model bundle:      {}", args.out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use stsg_pipeline::synthetic::{SyntheticParams, generate};
+    use stsg_pipeline::{NoProgress, Preset};
+
+    use super::*;
+
+    /// A valid spec small enough to train in a test, with `key` set to `value`.
+    fn tiny_spec(key: &str, value: toml::Value) -> ConfigSpec {
+        let mut spec = ConfigSpec::new(Preset::SmallData);
+        for (k, v) in [
+            ("tokenizer.kmeans.k", toml::Value::Integer(16)),
+            ("skipgram.dim", toml::Value::Integer(8)),
+            ("skipgram.epochs", toml::Value::Integer(1)),
+            ("run.n_threads", toml::Value::Integer(1)),
+        ] {
+            spec.set(k, v).expect("valid key");
+        }
+        spec.set(key, value).expect("valid key");
+        spec
+    }
+
+    #[test]
+    fn print_config_prints_a_valid_configuration() {
+        let text = checked_config_toml(&tiny_spec("skipgram.epochs", toml::Value::Integer(2)))
+            .expect("valid configuration");
+        assert!(text.contains("epochs = 2"), "{text}");
+    }
+
+    #[test]
+    fn print_config_fails_like_the_run_on_an_invalid_value() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let params = SyntheticParams {
+            n_species: 2,
+            train_files_per_species: 1,
+            holdout_files_per_species: 0,
+            n_train_soundscapes: 1,
+            n_test_soundscapes: 1,
+            soundscape_seconds: 5,
+            recording_seconds: 3.0,
+            ..SyntheticParams::tiny()
+        };
+        generate(dir.path(), &params).expect("synthetic data");
+        let data = Dataset::open(dir.path()).expect("synthetic dataset opens");
+        // One rule of a stage's own params and one rule that joins two stages.
+        for (key, value) in [
+            ("skipgram.dim", toml::Value::Integer(0)),
+            ("data.secondary_label_weight", toml::Value::Float(1.5)),
+        ] {
+            let spec = tiny_spec(key, value);
+            let printed = checked_config_toml(&spec).expect_err("invalid value must fail");
+            let run = train(&data, &spec, &NoProgress).expect_err("invalid value must fail");
+            assert_eq!(
+                format!("{printed:#}"),
+                format!("{:#}", anyhow::Error::from(run)),
+                "{key}"
+            );
+        }
+    }
 }
