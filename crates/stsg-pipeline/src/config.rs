@@ -470,9 +470,16 @@ impl ConfigSpec {
         let mut merged = toml::Table::try_from(&base_config)
             .map_err(|e| ConfigError::Parse(format!("preset {}: {e}", base.name())))?;
         merge(&mut merged, &self.overrides, 0);
-        let config: PipelineConfig = toml::Value::Table(merged)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse(e.message().to_string()))?;
+        // serde_path_to_error records the key being read when the error happens, so the
+        // message names it: `skipgram.epochs: invalid type: string "ten", expected usize`.
+        let config: PipelineConfig = serde_path_to_error::deserialize(toml::Value::Table(merged))
+            .map_err(|e| {
+            let message = e.inner().message();
+            ConfigError::Parse(match e.path().to_string().as_str() {
+                "." => message.to_string(),
+                key => format!("{key}: {message}"),
+            })
+        })?;
         let written =
             toml::Table::try_from(&config).map_err(|e| ConfigError::Parse(e.to_string()))?;
         if let Some(key) = first_unknown_key(&self.overrides, &written, "") {
@@ -638,6 +645,32 @@ mod tests {
     fn wrong_value_type_is_a_parse_error() {
         let err = spec("[skipgram]\nepochs = \"many\"\n").unwrap_err();
         assert!(matches!(err, ConfigError::Parse(_)), "{err}");
+    }
+
+    #[test]
+    fn wrong_value_type_names_key_value_and_type() {
+        let err = spec("[skipgram]\nepochs = \"ten\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config: skipgram.epochs: invalid type: string \"ten\", expected usize"
+        );
+        let mut s = ConfigSpec::new(Preset::SmallData);
+        s.set("head.l2", toml::Value::String("abc".into())).unwrap();
+        let err = s.resolve(1_000_000).unwrap_err().to_string();
+        assert!(err.contains("head.l2: "), "{err}");
+        assert!(err.contains("\"abc\""), "{err}");
+        assert!(err.contains("expected f64"), "{err}");
+    }
+
+    #[test]
+    fn file_type_error_names_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.toml");
+        std::fs::write(&path, "[tokenizer.kmeans]\nk = 1.5\n").unwrap();
+        let err = ConfigSpec::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("tokenizer.kmeans.k: "), "{err}");
+        assert!(err.contains("1.5"), "{err}");
     }
 
     #[test]
