@@ -7,7 +7,12 @@
 //!
 //! [`write_bundle_dir`] builds the bundle in a hidden temporary sibling folder, writes the
 //! manifest last and renames the folder into place, so an interrupted write never leaves a
-//! folder that loads: either the old bundle, or none, or the complete new one is at the target.
+//! partial bundle at the target. Replacing a bundle takes two renames, because a rename cannot
+//! replace a folder that has files: the old bundle moves to the fixed hidden name
+//! [`replaced_bundle_path`], then the new one moves in. A crash between the two leaves no
+//! folder at the target and the old bundle at that name. Every save and every `Model::load`
+//! first runs [`recover_interrupted_replace`], which moves it back. So loading the target always
+//! gives a complete bundle: the old one, or the new one once the second rename is done.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -126,8 +131,11 @@ impl BundleManifest {
 /// An existing bundle at `target` is replaced. An existing folder at `target` that is not a
 /// bundle and not empty is left alone and reported, so a wrong `--out` cannot delete user data.
 ///
-/// NOTE: replacing an existing bundle takes two renames (old out, new in); a crash between them
-/// leaves no bundle at `target` and the old one under a hidden `.<name>.old-*` name.
+/// Replacing an existing bundle takes two renames: the old bundle moves to
+/// [`replaced_bundle_path`], then the new one moves in. A crash between them leaves no bundle at
+/// `target`, and the next save or load restores the old one (see
+/// [`recover_interrupted_replace`]). A crash while the bundle is written leaves its hidden
+/// `.<name>.tmp-*` folder behind. Nothing loads from that folder, and nothing removes it.
 ///
 /// # Errors
 /// [`PipelineError::InvalidBundle`] when `target` is a non-bundle folder with content,
@@ -138,6 +146,7 @@ pub fn write_bundle_dir(
     info: serde_json::Value,
     write: impl FnOnce(&Path) -> Result<Vec<String>, PipelineError>,
 ) -> Result<BundleManifest, PipelineError> {
+    recover_interrupted_replace(target)?;
     if target.exists() {
         let is_bundle = target.join(MANIFEST_FILE).is_file();
         let is_empty_dir = fs::read_dir(target)
@@ -180,13 +189,93 @@ pub fn write_bundle_dir(
     result
 }
 
+/// The hidden folder `.<name>.replaced` beside `target` that contains the old bundle while
+/// [`write_bundle_dir`] replaces it. The name is fixed, without a process id, so that a later
+/// process finds the folder a crashed one left.
+pub fn replaced_bundle_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "bundle".to_string());
+    target.with_file_name(format!(".{name}.replaced"))
+}
+
+/// Finishes or undoes a bundle replacement that a crash interrupted, using the folder at
+/// [`replaced_bundle_path`]:
+///
+/// - `target` contains a bundle: the second rename happened, so the folder is the previous
+///   bundle (or what is left of it while it was being removed) and is removed.
+/// - `target` is absent and the folder has a manifest: the crash came between the two renames,
+///   and the folder, the previous bundle, is renamed back to `target`.
+/// - `target` is absent and the folder has no manifest: it is a previous bundle being removed
+///   (its manifest is removed first), not loadable, and is removed.
+/// - `target` is something else: both are left alone, so nothing the user put there is lost.
+///
+/// Each step is a single rename or a removal that can be repeated, so a crash during recovery
+/// is recovered by the next call. Concurrent saves to one target are not supported. A load
+/// that runs in the instant between a save's two renames restores the old bundle, so that save
+/// then fails on its second rename and leaves the old bundle in place.
+///
+/// # Errors
+/// [`PipelineError::Io`] when the rename or removal fails.
+pub fn recover_interrupted_replace(target: &Path) -> Result<(), PipelineError> {
+    let old = replaced_bundle_path(target);
+    if fs::symlink_metadata(&old).is_err() {
+        return Ok(());
+    }
+    let target_is_bundle = target.join(MANIFEST_FILE).is_file();
+    let target_absent = fs::symlink_metadata(target).is_err();
+    if target_absent && old.join(MANIFEST_FILE).is_file() {
+        fs::rename(&old, target).map_err(|e| PipelineError::io(&old, e))?;
+        log::warn!(
+            "model: {}: restored the previous bundle from {}, left by a save that was interrupted",
+            target.display(),
+            old.display()
+        );
+    } else if target_is_bundle || target_absent {
+        remove_replaced(&old)?;
+    }
+    Ok(())
+}
+
+/// Removes a replaced bundle, manifest first, so that a half-removed folder is never taken for
+/// a bundle by [`recover_interrupted_replace`].
+fn remove_replaced(old: &Path) -> Result<(), PipelineError> {
+    match fs::remove_file(old.join(MANIFEST_FILE)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(PipelineError::io(old, e)),
+    }
+    fs::remove_dir_all(old).map_err(|e| PipelineError::io(old, e))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test hook: panic between the two renames of a replacement, as a crash there would stop
+    /// the process (nothing after that point runs, no cleanup either).
+    static CRASH_BETWEEN_RENAMES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Moves the complete bundle `tmp` to `target`, replacing the bundle or empty folder there.
 fn move_into_place(tmp: &Path, target: &Path) -> Result<(), PipelineError> {
-    if target.exists() {
-        let old = hidden_sibling(target, "old");
+    if target.join(MANIFEST_FILE).is_file() {
+        let old = replaced_bundle_path(target);
         fs::rename(target, &old).map_err(|e| PipelineError::io(target, e))?;
-        fs::rename(tmp, target).map_err(|e| PipelineError::io(target, e))?;
-        fs::remove_dir_all(&old).map_err(|e| PipelineError::io(&old, e))?;
+        #[cfg(test)]
+        if CRASH_BETWEEN_RENAMES.get() {
+            panic!("simulated crash between the two renames");
+        }
+        if let Err(e) = fs::rename(tmp, target) {
+            // Put the old bundle back; if that fails too, the next save or load does.
+            let _ = fs::rename(&old, target);
+            return Err(PipelineError::io(target, e));
+        }
+        remove_replaced(&old)?;
     } else {
+        if target.is_dir() {
+            // An empty folder (checked by the caller); Windows cannot rename over it.
+            fs::remove_dir(target).map_err(|e| PipelineError::io(target, e))?;
+        }
         fs::rename(tmp, target).map_err(|e| PipelineError::io(target, e))?;
     }
     Ok(())
@@ -297,6 +386,93 @@ mod tests {
             matches!(err, PipelineError::BundleVersion { found: 99, .. }),
             "{err}"
         );
+    }
+
+    /// Replaces the bundle `info` 1 at `target` by one with `info` 2, crashing between the two
+    /// renames. Returns the temporary folder the crashed save left.
+    fn crash_while_replacing(target: &Path) -> PathBuf {
+        write_bundle_dir(target, serde_json::json!(1), write_two).unwrap();
+        let root = target.parent().unwrap();
+        CRASH_BETWEEN_RENAMES.set(true);
+        let crashed = std::panic::catch_unwind(|| {
+            write_bundle_dir(target, serde_json::json!(2), write_two).unwrap();
+        });
+        CRASH_BETWEEN_RENAMES.set(false);
+        assert!(crashed.is_err());
+        // The state a crash at that point leaves: no target, the old bundle aside, the new
+        // one complete in its temporary folder.
+        assert!(!target.exists());
+        let aside = replaced_bundle_path(target);
+        assert_eq!(
+            BundleManifest::read(&aside).unwrap().info,
+            serde_json::json!(1)
+        );
+        let tmp: Vec<PathBuf> = fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains(".model.tmp-"))
+            .collect();
+        assert_eq!(tmp.len(), 1, "{tmp:?}");
+        tmp[0].clone()
+    }
+
+    #[test]
+    fn recovery_restores_old_bundle() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("model");
+        let tmp = crash_while_replacing(&target);
+
+        recover_interrupted_replace(&target).unwrap();
+        let manifest = BundleManifest::read(&target).unwrap();
+        manifest.verify(&target).unwrap();
+        assert_eq!(manifest.info, serde_json::json!(1));
+        assert!(!replaced_bundle_path(&target).exists());
+        // The crashed save's temporary folder is left, and a second recovery changes nothing.
+        assert!(tmp.is_dir());
+        recover_interrupted_replace(&target).unwrap();
+        assert_eq!(
+            BundleManifest::read(&target).unwrap().info,
+            serde_json::json!(1)
+        );
+    }
+
+    #[test]
+    fn next_save_recovers_interrupted_replace() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("model");
+        crash_while_replacing(&target);
+
+        write_bundle_dir(&target, serde_json::json!(3), write_two).unwrap();
+        let manifest = BundleManifest::read(&target).unwrap();
+        manifest.verify(&target).unwrap();
+        assert_eq!(manifest.info, serde_json::json!(3));
+        assert!(!replaced_bundle_path(&target).exists());
+    }
+
+    #[test]
+    fn leftover_replaced_folder_is_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("model");
+        write_bundle_dir(&target, serde_json::json!(2), write_two).unwrap();
+        // A crash while the old bundle was being removed: its manifest is gone already.
+        let aside = replaced_bundle_path(&target);
+        fs::create_dir(&aside).unwrap();
+        fs::write(aside.join("a.bin"), b"old").unwrap();
+        recover_interrupted_replace(&target).unwrap();
+        assert!(!aside.exists());
+        assert_eq!(
+            BundleManifest::read(&target).unwrap().info,
+            serde_json::json!(2)
+        );
+
+        // The same folder with no bundle at the target is not restored: it is not loadable.
+        let other = root.path().join("other");
+        let aside = replaced_bundle_path(&other);
+        fs::create_dir(&aside).unwrap();
+        fs::write(aside.join("a.bin"), b"old").unwrap();
+        recover_interrupted_replace(&other).unwrap();
+        assert!(!aside.exists());
+        assert!(!other.exists());
     }
 
     #[test]

@@ -308,14 +308,17 @@ impl Model {
         })
     }
 
-    /// Loads a bundle saved by [`Model::save`]: checks the manifest's format version and every
-    /// file's checksum, then loads and joins the stages.
+    /// Loads a bundle saved by [`Model::save`]: restores the previous bundle if a replacing save
+    /// was interrupted ([`crate::bundle::recover_interrupted_replace`]), checks the manifest's
+    /// format version and every file's checksum, then loads and joins the stages.
     ///
     /// # Errors
     /// [`PipelineError::MissingPath`], [`PipelineError::InvalidBundle`],
-    /// [`PipelineError::BundleVersion`], [`PipelineError::BundleChecksum`], and the stages'
-    /// load errors.
+    /// [`PipelineError::BundleVersion`], [`PipelineError::BundleChecksum`],
+    /// [`PipelineError::Io`] when the restore fails, and the stages' load errors.
     pub fn load(dir: &Path) -> Result<Self, PipelineError> {
+        // A save that crashed between its two renames left the previous bundle aside.
+        crate::bundle::recover_interrupted_replace(dir)?;
         let manifest = BundleManifest::read(dir)?;
         for name in [
             CONFIG_FILE,

@@ -98,6 +98,14 @@ fn synthetic_run_writes_scored_outputs() {
         "reloaded model scores differ by {max_diff}"
     );
 
+    // A save that crashed between its two renames left the bundle only under its hidden
+    // aside name: loading the target restores it.
+    let bundle = out.join("model");
+    let aside = stsg_pipeline::bundle::replaced_bundle_path(&bundle);
+    fs::rename(&bundle, &aside).unwrap();
+    assert_eq!(Model::load(&bundle).unwrap().labels(), model.labels());
+    assert!(bundle.join("bundle.json").is_file() && !aside.exists());
+
     // A corrupted bundle file is a checksum error naming it.
     let head = out.join("model/head.stsg");
     let mut bytes = fs::read(&head).unwrap();
