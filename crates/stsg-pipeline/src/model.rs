@@ -267,7 +267,8 @@ impl Model {
         }
         Ok(Inference {
             submission,
-            audio_seconds: scored.iter().map(|f| f.audio_seconds).sum(),
+            // A fold from +0.0: `sum` of no files gives -0.0, printed as "-0.0 min".
+            audio_seconds: scored.iter().fold(0.0, |total, f| total + f.audio_seconds),
             files: scored,
             seconds,
         })
