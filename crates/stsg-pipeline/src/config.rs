@@ -28,7 +28,7 @@
 //! |---|---|---|---|---|
 //! | `paper-v1` | 128 Mel bands, 20 "MFCC" of linear Mel power (the reference's no-log quirk) | k-means K 16383, 25 iterations | dim 384, window 80, ns_exponent 1.5, sample 1e-5, 100 epochs, learning rate restarted every 10 epochs | softmax |
 //! | `paper-v2` | 768 Mel bands in dB | PCA 128, L2, K 16383, 10 iterations | dim 1024, otherwise as `paper-v1` | softmax |
-//! | `small-data` | as `paper-v1` | K 1024, 25 iterations | dim 256, window 80, ns_exponent 1.5, sample 1e-5, 30 epochs, one learning-rate decay | sigmoid (one-vs-rest) |
+//! | `small-data` | as `paper-v1` | K 1024, 25 iterations | dim 256, window 80, ns_exponent 0.75, sample 1e-4, 30 epochs, one learning-rate decay | sigmoid (one-vs-rest), l2 3e-3, no standardisation |
 //!
 //! `auto` (the default) picks `paper-v1` when the tokenizer corpus has at least
 //! [`MIN_FRAMES_PER_CENTROID`] frames per centroid of K 16383 and `small-data` otherwise.
