@@ -66,11 +66,14 @@ pub fn run(args: &InferArgs) -> anyhow::Result<ExitCode> {
         "  audio scored:      {:.1} min",
         inference.audio_seconds / 60.0
     );
+    // `--threads 0` asks rayon for its default pool, one thread per core.
+    let threads = args.threads.filter(|&n| n > 0).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
     println!(
-        "  speed:             {:.0}x real time on {} threads",
+        "  speed:             {:.0}x real time on {threads} thread{}",
         inference.realtime_factor(),
-        args.threads
-            .map_or_else(|| "all".to_string(), |n| n.to_string())
+        if threads == 1 { "" } else { "s" }
     );
     println!(
         "  submission:        {} ({} rows)",

@@ -18,7 +18,7 @@ mod ui;
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
-    about = "stsg tasks: decode, features, train, infer, pipeline, bench"
+    about = "stsg tasks: decode, features, train, infer, eval, embed, pipeline, bench"
 )]
 struct Cli {
     #[command(subcommand)]
