@@ -66,7 +66,7 @@ pub fn run(args: &InferArgs) -> anyhow::Result<ExitCode> {
         "  audio scored:      {:.1} min",
         inference.audio_seconds / 60.0
     );
-    // `--threads 0` asks rayon for its default pool, one thread per core.
+    // `--threads 0` gives rayon's default pool, one thread per core.
     let threads = args.threads.filter(|&n| n > 0).unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });

@@ -131,10 +131,10 @@ impl Preset {
                 // "MFCC" scored 0.65 test macro ROC-AUC against 0.60 for log-Mel MFCC.
                 mel: MelParams::paper_v1(),
                 tokenizer: TokenizerParams::new(KMeansParams::new(1024)),
-                // Tuned on birdclef-mini (docs/results.md, 2026-12-05): with 47k frames, the
-                // paper's ns_exponent 1.5 and sample 1e-5 keep too few pairs; gensim's default
-                // exponent 0.75 and sample 1e-4 raised the test macro ROC-AUC from 0.68 to 0.69
-                // (four seeds) at about three times the skip-gram time.
+                // Tuned on birdclef-mini (docs/results.md). With 47k frames, the paper's
+                // ns_exponent 1.5 and sample 1e-5 train on too few pairs. ns_exponent 0.75 and
+                // sample 1e-4 raised the test macro ROC-AUC from 0.68 to 0.69 over four
+                // skip-gram runs, at several times the skip-gram time.
                 skipgram: SkipGramParams::new(256)
                     .window(80)
                     .negative(5)

@@ -76,7 +76,8 @@ fn synthetic_run_writes_scored_outputs() {
     let model = Model::load(&out.join("model")).unwrap();
     // No files: zero audio, printed as "0.0 min" (not "-0.0 min").
     let none = model.infer(&[], &NoProgress, &SkipLog::default()).unwrap();
-    assert!(none.audio_seconds == 0.0 && none.audio_seconds.is_sign_positive());
+    assert_eq!(none.audio_seconds, 0.0);
+    assert!(none.audio_seconds.is_sign_positive());
     assert_eq!(none.realtime_factor(), 0.0);
     let skips = SkipLog::default();
     let again = model

@@ -39,8 +39,8 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 OUT_DIR = Path(os.environ.get("OUT_DIR", "/tmp/stsg-skipgram-compare"))
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 EXAMPLE = TARGET / "release" / "examples" / "train_tokens"
-# Worker threads of both trainers in the quality runs (`THREADS=2` checks the Hogwild mode);
-# results of a run with more than one thread are stored under "<command>_<n>_threads".
+# Worker threads of both trainers in the quality runs. `THREADS=2` checks the Hogwild mode, and
+# its results are stored under "<command>_2_threads".
 THREADS = int(os.environ.get("THREADS", "1"))
 DATA = Path(os.environ.get("STSG_DATA_DIR", ROOT.parent / "shared" / "data")) / "birdclef-mini"
 

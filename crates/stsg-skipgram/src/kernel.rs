@@ -215,9 +215,9 @@ impl<'t> PairTrainer<'t> {
     }
 }
 
-/// One output-vector step: scores `output` against `context`, applies the gradient to `output`
-/// in place and accumulates it for the input vector in `work`. Returns the loss, or `None`
-/// when the score is outside `(-6, 6)` and the step leaves everything unchanged.
+/// Scores `output` against `context`, applies the gradient to `output` in place and adds the
+/// input vector's share to `work`. Returns the loss, or `None` when the score is outside
+/// `(-6, 6)` and nothing changes.
 #[inline(always)]
 fn output_step<S: Simd>(
     simd: S,
@@ -419,7 +419,7 @@ impl RowCache {
         }
     }
 
-    /// The working copy of `row`, as `words` words.
+    /// Returns the working copy of `row`, as `words` words, copying it in on first use.
     #[inline(always)]
     fn get(&mut self, matrix: &SharedMatrix, row: usize) -> &mut [u64] {
         let w = self.words;
@@ -480,9 +480,9 @@ fn add_difference<S: Simd>(simd: S, y: &mut [f32], a: &[f32], b: &[f32]) {
 }
 
 /// Centre positions between two flushes of a [`SharedWeights`] cache. Each position trains
-/// about `window` pairs of `negative + 2` rows, so this bounds how long another thread works
-/// without seeing an update to about 1,000 pairs, while a frequent row is written to the
-/// shared matrix once per period instead of once per pair.
+/// up to `2 * window` pairs of `negative + 2` rows, so at window 80 with shrinking windows
+/// (about 81 pairs per position) an update reaches the other threads within about 2,600 pairs.
+/// A frequent row is written to the shared matrix once per flush instead of once per pair.
 const FLUSH_POSITIONS: usize = 32;
 
 /// One thread's view of the shared input and output matrices: lock-free Hogwild updates, with
@@ -682,7 +682,7 @@ mod tests {
             trainer.train_pair(pulp::Scalar::new(), &mut shared, centre, context, 0.025);
         }
         assert!(loss_plain > 0.0);
-        // The cache holds the same values as the plain store, pair by pair.
+        // The cache has the same values as the plain store, pair by pair.
         assert_eq!(trainer.loss, loss_plain);
         shared.flush(pulp::Scalar::new());
         // Published as `base + (working - base)`, equal to the working copy up to rounding.
@@ -708,15 +708,20 @@ mod tests {
         }
     }
 
+    /// Returns zero input and output matrices of `rows x dim`.
+    fn zero_matrices(rows: usize, dim: usize) -> (SharedMatrix, SharedMatrix) {
+        let zeros = vec![0.0; rows * dim];
+        (
+            SharedMatrix::new(&zeros, dim),
+            SharedMatrix::new(&zeros, dim),
+        )
+    }
+
     #[test]
     fn flushes_add_the_updates_of_every_thread() {
         // Two views change the same row between their reads and their flushes, as two
         // threads may: both changes reach the shared row.
-        let dim = 5;
-        let (input, output) = (
-            SharedMatrix::new(&[0.0; 10], dim),
-            SharedMatrix::new(&[0.0; 10], dim),
-        );
+        let (input, output) = zero_matrices(2, 5);
         let simd = pulp::Scalar::new();
         let mut a = SharedWeights::new(&input, &output);
         let mut b = SharedWeights::new(&input, &output);
@@ -732,11 +737,7 @@ mod tests {
 
     #[test]
     fn positions_trigger_a_flush() {
-        let dim = 4;
-        let (input, output) = (
-            SharedMatrix::new(&[0.0; 4], dim),
-            SharedMatrix::new(&[0.0; 4], dim),
-        );
+        let (input, output) = zero_matrices(1, 4);
         let simd = pulp::Scalar::new();
         let mut view = SharedWeights::new(&input, &output);
         view.add_input(simd, 0, &[1.0; 4]);

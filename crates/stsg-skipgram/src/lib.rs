@@ -32,10 +32,10 @@
 //! only on the seed. With more threads, workers take jobs of about 10,000 tokens and update
 //! shared weights without waiting for each other (Hogwild, as gensim's workers do). The shared
 //! matrices are relaxed atomic words, which safe Rust allows to be read and written by several
-//! threads at once. Each worker keeps private copies of the rows it uses and adds its changes to
-//! the shared rows every 32 centre positions (about 1,000 pairs), so a frequent row crosses
-//! between cores once per batch instead of once per update. A worker thus sees another
-//! worker's updates up to one batch late. Results with several threads vary from run to run.
+//! threads at once. Each worker keeps private copies of the rows it uses and adds its changes
+//! to the shared rows every 32 centre positions (about 2,600 pairs at window 80). A frequent
+//! row thus crosses between cores once per batch instead of once per update, and a worker's
+//! updates reach the other workers up to one batch late. Results with several threads vary from run to run.
 //!
 //! # Speed
 //!
